@@ -98,3 +98,29 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 	}
 	return nil
 }
+
+// waitIdle polls GET /v1/status until the pipeline has processed
+// everything published so far (idle twice in a row, since one consumer's
+// output is the next one's input).
+func (c *apiClient) waitIdle(ctx context.Context, poll time.Duration) error {
+	idle := 0
+	for idle < 2 {
+		var st struct {
+			Idle bool `json:"idle"`
+		}
+		if err := c.do(ctx, "GET", "/v1/status", "", nil, &st); err != nil {
+			return err
+		}
+		if st.Idle {
+			idle++
+		} else {
+			idle = 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+	return nil
+}

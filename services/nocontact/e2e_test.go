@@ -193,6 +193,22 @@ func TestContactsFlowFromIngestToSearchWithReasons(t *testing.T) {
 		t.Fatalf("ingest: status %d, %+v", st, res)
 	}
 	all := ts.waitSearchable("limit=50", len(contacts))
+	c := newClient(clientFlags{url: ts.url, token: testAdmin})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.waitIdle(ctx, 20*time.Millisecond); err != nil {
+		t.Fatalf("pipeline never idle: %v", err)
+	}
+	var status pipelineStatus
+	ts.call(http.MethodGet, "/v1/status", testAdmin, "", nil, &status)
+	for _, cs := range status.Consumers {
+		if cs.Pending != 0 || cs.AckPending != 0 {
+			t.Errorf("idle pipeline has consumer %+v with work", cs)
+		}
+	}
+	if len(status.Consumers) < 2 {
+		t.Errorf("status lists %d consumers, want tagger and indexer", len(status.Consumers))
+	}
 	reasons := map[string]string{}
 	for _, h := range all.Hits {
 		reasons[h.ID] = h.Reason

@@ -252,6 +252,7 @@ func (s *server) coreRoutes() {
 	})
 	s.router.Handle("GET /metrics", nil, promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
 	apiRoutes(s)
+	statusRoutes(s)
 }
 
 // Run serves until ctx ends, then stops the listener, drains the
