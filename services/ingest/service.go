@@ -4,6 +4,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -163,9 +164,9 @@ func asInputError(err error) error {
 	return &InputError{Status: http.StatusBadRequest, Code: "read_error", Item: -1, Message: "could not read the request body: " + err.Error()}
 }
 
-// dedupKey is the bucket key of an item: a hash, because external ids may
+// DedupKey is the bucket key of an item: a hash, because external ids may
 // hold characters keys cannot.
-func dedupKey(source, id string) string {
+func DedupKey(source, id string) string {
 	sum := sha256.Sum256([]byte(source + "\x00" + id))
 	return hex.EncodeToString(sum[:16])
 }
@@ -187,15 +188,13 @@ type claim struct {
 	copyOf int
 }
 
-// claimAll atomically claims the dedup key of every item, on a few
-// goroutines. keys[i] == "" means the item has no external id.
-func (s *Service) claimAll(ctx context.Context, kv jetstream.KeyValue, keys []string, newID func(i int) string) ([]claim, error) {
+// claimAll atomically claims the dedup key of every item, with pipelined
+// writes. keys[i] == "" means the item has no external id.
+func (s *Service) claimAll(ctx context.Context, bucket string, kv jetstream.KeyValue, keys []string, newID func(i int) string) ([]claim, error) {
 	claims := make([]claim, len(keys))
 	first := map[string]int{}
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
+	var writes []bus.KeyWrite
+	var at []int
 	for i, key := range keys {
 		claims[i] = claim{key: key, id: newID(i)}
 		if key == "" {
@@ -207,17 +206,37 @@ func (s *Service) claimAll(ctx context.Context, kv jetstream.KeyValue, keys []st
 			continue
 		}
 		first[key] = i
+		writes = append(writes, bus.KeyWrite{Key: key, Value: []byte(pendingPrefix + claims[i].id)})
+		at = append(at, i)
+	}
+	var conflicts []int
+	for n, r := range s.bus.WriteKeys(ctx, bucket, writes) {
+		i := at[n]
+		switch {
+		case r.Err != nil:
+			return nil, fmt.Errorf("claim %s: %w", keys[i], r.Err)
+		case r.Conflict:
+			conflicts = append(conflicts, i)
+		default:
+			claims[i].revision = r.Revision
+		}
+	}
+	// Keys claimed before: read what they hold, a few at a time.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, 32)
+	for _, i := range conflicts {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			c, err := s.claim(ctx, kv, claims[i])
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
+			err := s.readClaim(ctx, kv, &claims[i])
+			if err != nil {
+				mu.Lock()
+				firstErr = cmp.Or(firstErr, err)
+				mu.Unlock()
 			}
-			claims[i] = c
 		}()
 	}
 	wg.Wait()
@@ -232,18 +251,11 @@ func (s *Service) claimAll(ctx context.Context, kv jetstream.KeyValue, keys []st
 	return claims, nil
 }
 
-func (s *Service) claim(ctx context.Context, kv jetstream.KeyValue, c claim) (claim, error) {
-	rev, err := kv.Create(ctx, c.key, []byte(pendingPrefix+c.id))
-	if err == nil {
-		c.revision = rev
-		return c, nil
-	}
-	if !errors.Is(err, jetstream.ErrKeyExists) {
-		return c, fmt.Errorf("claim %s: %w", c.key, err)
-	}
+// readClaim fills c from an existing claim.
+func (s *Service) readClaim(ctx context.Context, kv jetstream.KeyValue, c *claim) error {
 	e, err := kv.Get(ctx, c.key)
 	if err != nil {
-		return c, fmt.Errorf("read claim %s: %w", c.key, err)
+		return fmt.Errorf("read claim %s: %w", c.key, err)
 	}
 	v := string(e.Value())
 	if id, pending := strings.CutPrefix(v, pendingPrefix); pending {
@@ -251,31 +263,26 @@ func (s *Service) claim(ctx context.Context, kv jetstream.KeyValue, c claim) (cl
 		// publish again under the same id (JetStream drops the copy if the
 		// first publish did land within its duplicate window).
 		c.id, c.revision = id, e.Revision()
-		return c, nil
+		return nil
 	}
 	c.id, c.duplicate = v, true
-	return c, nil
+	return nil
 }
 
-// confirm marks claims as published.
-func (s *Service) confirm(ctx context.Context, kv jetstream.KeyValue, claims []claim) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
+// confirm marks claims as published. A failure is harmless: a later
+// duplicate re-publishes under the same id and confirms then.
+func (s *Service) confirm(ctx context.Context, bucket string, claims []claim) {
+	var writes []bus.KeyWrite
 	for _, c := range claims {
-		if c.key == "" || c.duplicate || c.revision == 0 {
-			continue
+		if c.key != "" && !c.duplicate && c.revision != 0 {
+			writes = append(writes, bus.KeyWrite{Key: c.key, Value: []byte(c.id), Revision: c.revision})
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if _, err := kv.Update(ctx, c.key, []byte(c.id), c.revision); err != nil {
-				// Harmless: a later duplicate re-publishes under the same id.
-				s.log.Warn().Err(err).Str("key", c.key).Msg("confirm claim")
-			}
-		}()
 	}
-	wg.Wait()
+	for n, r := range s.bus.WriteKeys(ctx, bucket, writes) {
+		if r.Err != nil || r.Conflict {
+			s.log.Warn().Err(r.Err).Bool("conflict", r.Conflict).Str("key", writes[n].Key).Msg("confirm claim")
+		}
+	}
 }
 
 // IngestContacts deduplicates and publishes validated contacts, filling in
@@ -285,10 +292,10 @@ func (s *Service) IngestContacts(ctx context.Context, contacts []*pb.Contact) (R
 	keys := make([]string, len(contacts))
 	for i, c := range contacts {
 		if c.ExternalId != "" {
-			keys[i] = dedupKey(c.Source, c.ExternalId)
+			keys[i] = DedupKey(c.Source, c.ExternalId)
 		}
 	}
-	claims, err := s.claimAll(ctx, s.contacts, keys, func(int) string { return bus.NewIDAt(now) })
+	claims, err := s.claimAll(ctx, bus.BucketContactIDs, s.contacts, keys, func(int) string { return bus.NewIDAt(now) })
 	if err != nil {
 		return Result{}, err
 	}
@@ -320,7 +327,7 @@ func (s *Service) IngestContacts(ctx context.Context, contacts []*pb.Contact) (R
 	if err := s.bus.Publish(ctx, events...); err != nil {
 		return Result{}, err
 	}
-	s.confirm(ctx, s.contacts, claims)
+	s.confirm(ctx, bus.BucketContactIDs, claims)
 	s.items.WithLabelValues("contact", "accepted").Add(float64(res.Accepted))
 	s.items.WithLabelValues("contact", "duplicate").Add(float64(res.Duplicates))
 	return res, nil
@@ -332,9 +339,9 @@ func (s *Service) IngestOrders(ctx context.Context, orders []*pb.Order) (Result,
 	now := s.now()
 	keys := make([]string, len(orders))
 	for i, o := range orders {
-		keys[i] = dedupKey(o.Source, o.OrderId)
+		keys[i] = DedupKey(o.Source, o.OrderId)
 	}
-	claims, err := s.claimAll(ctx, s.orders, keys, func(i int) string { return orders[i].OrderId })
+	claims, err := s.claimAll(ctx, bus.BucketOrderIDs, s.orders, keys, func(i int) string { return orders[i].OrderId })
 	if err != nil {
 		return Result{}, err
 	}
@@ -362,7 +369,7 @@ func (s *Service) IngestOrders(ctx context.Context, orders []*pb.Order) (Result,
 	if err := s.bus.Publish(ctx, events...); err != nil {
 		return Result{}, err
 	}
-	s.confirm(ctx, s.orders, claims)
+	s.confirm(ctx, bus.BucketOrderIDs, claims)
 	s.items.WithLabelValues("order", "accepted").Add(float64(res.Accepted))
 	s.items.WithLabelValues("order", "duplicate").Add(float64(res.Duplicates))
 	return res, nil

@@ -17,19 +17,20 @@ import (
 
 	"github.com/nocontact/nocontact/pkg/bus"
 	tu "github.com/nocontact/nocontact/pkg/testutil"
+	"github.com/nocontact/nocontact/services/ingest"
 )
 
 const testAdmin = "test-admin-token-0123456789"
 
 // testServer is a `nocontact serve` running in this process.
 type testServer struct {
-	t    *testing.T
+	t    testing.TB
 	url  string
 	srv  *server
 	stop func()
 }
 
-func startServer(t *testing.T, dir string, mutate ...func(*serveConfig)) *testServer {
+func startServer(t testing.TB, dir string, mutate ...func(*serveConfig)) *testServer {
 	t.Helper()
 	cfg := serveConfig{
 		HTTP: "127.0.0.1:0", Data: dir, SubjectPrefix: "nc", MaxItems: 10000, MaxBodyBytes: 10 << 20,
@@ -68,7 +69,7 @@ func (ts *testServer) call(method, path, token, contentType string, body []byte,
 	return call(ts.t, ts.url, method, path, token, contentType, body, out)
 }
 
-func call(t *testing.T, base, method, path, token, contentType string, body []byte, out any) int {
+func call(t testing.TB, base, method, path, token, contentType string, body []byte, out any) int {
 	t.Helper()
 	req, err := http.NewRequest(method, base+path, bytes.NewReader(body))
 	if err != nil {
@@ -532,5 +533,29 @@ func TestReasonsAPI(t *testing.T) {
 		if !codes[c] {
 			t.Errorf("reason %s missing", c)
 		}
+	}
+}
+
+// A claim left pending by a request whose publish never happened (the
+// process died in between) does not turn the retry into a "duplicate" of
+// a contact nobody stored: the retry publishes it under the claimed id.
+func TestPendingClaimIsPublishedOnRetry(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	ctx := context.Background()
+	kv, err := ts.srv.bus.KeyValue(ctx, bus.BucketContactIDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const claimed = "01kpendingpendingpending00"
+	if _, err := kv.Create(ctx, ingest.DedupKey("zendesk", "lost-1"), []byte("p:"+claimed)); err != nil {
+		t.Fatal(err)
+	}
+	st, res := ts.post("/v1/contacts", map[string]any{"external_id": "lost-1", "source": "zendesk", "text": "Where is my order?"})
+	if st != http.StatusAccepted || res.Accepted != 1 || res.IDs[0] != claimed {
+		t.Fatalf("retry of a pending claim: %d %+v, want accepted under id %s", st, res, claimed)
+	}
+	ts.waitSearchable("q=order", 1)
+	if _, again := ts.post("/v1/contacts", map[string]any{"external_id": "lost-1", "source": "zendesk", "text": "Where is my order?"}); again.Duplicates != 1 || again.IDs[0] != claimed {
+		t.Errorf("after the retry: %+v, want a duplicate of %s", again, claimed)
 	}
 }
