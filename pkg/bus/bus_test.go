@@ -259,3 +259,27 @@ func TestIDsSortByTime(t *testing.T) {
 		t.Fatal("two ids at the same instant are equal")
 	}
 }
+
+func TestWriteKeysIsCompareAndSet(t *testing.T) {
+	b := tu.Bus(t)
+	ctx := context.Background()
+	res := b.WriteKeys(ctx, bus.BucketContactIDs, []bus.KeyWrite{{Key: "a", Value: []byte("1")}, {Key: "b", Value: []byte("2")}})
+	if res[0].Err != nil || res[0].Conflict || res[0].Revision == 0 || res[1].Revision == 0 {
+		t.Fatalf("creates: %+v", res)
+	}
+	again := b.WriteKeys(ctx, bus.BucketContactIDs, []bus.KeyWrite{
+		{Key: "a", Value: []byte("x")},                            // create of an existing key
+		{Key: "b", Value: []byte("3"), Revision: res[1].Revision}, // update at the right revision
+		{Key: "b", Value: []byte("4"), Revision: res[1].Revision}, // stale revision
+	})
+	if !again[0].Conflict || again[1].Conflict || again[1].Err != nil || !again[2].Conflict {
+		t.Fatalf("second round: %+v, want conflict, ok, conflict", again)
+	}
+	kv, _ := b.KeyValue(ctx, bus.BucketContactIDs)
+	for key, want := range map[string]string{"a": "1", "b": "3"} {
+		e, err := kv.Get(ctx, key)
+		if err != nil || string(e.Value()) != want {
+			t.Errorf("%s = %v %v, want %s", key, e, err, want)
+		}
+	}
+}
