@@ -27,8 +27,8 @@ var ErrPermanent = errors.New("permanent")
 
 type permanent struct{ err error }
 
-func (p permanent) Error() string        { return p.err.Error() }
-func (p permanent) Unwrap() []error      { return []error{p.err, ErrPermanent} }
+func (p permanent) Error() string   { return p.err.Error() }
+func (p permanent) Unwrap() []error { return []error{p.err, ErrPermanent} }
 
 // Permanent wraps err so the runner dead-letters the message at once
 // instead of retrying it.
@@ -346,22 +346,28 @@ func sleep(ctx context.Context, d time.Duration) {
 // PerMessage adapts a one-message function into a Handler that processes a
 // batch on up to concurrency goroutines.
 func PerMessage(concurrency int, f func(ctx context.Context, msg jetstream.Msg) error) Handler {
+	return func(ctx context.Context, batch []jetstream.Msg) []error {
+		return ForEach(ctx, concurrency, batch, func(ctx context.Context, _ int, msg jetstream.Msg) error { return f(ctx, msg) })
+	}
+}
+
+// ForEach runs f on every message of a batch on up to concurrency
+// goroutines and returns the errors by position.
+func ForEach(ctx context.Context, concurrency int, batch []jetstream.Msg, f func(ctx context.Context, i int, msg jetstream.Msg) error) []error {
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	return func(ctx context.Context, batch []jetstream.Msg) []error {
-		errs := make([]error, len(batch))
-		sem := make(chan struct{}, concurrency)
-		var wg sync.WaitGroup
-		for i, msg := range batch {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				errs[i] = f(ctx, msg)
-			}()
-		}
-		wg.Wait()
-		return errs
+	errs := make([]error, len(batch))
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+	for i, msg := range batch {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = f(ctx, i, msg)
+		}()
 	}
+	wg.Wait()
+	return errs
 }
