@@ -47,6 +47,13 @@ type Config struct {
 	Retention time.Duration
 	// Name is the client connection name shown in NATS monitoring.
 	Name string
+	// Replicas is how many copies of each stream and bucket a cluster
+	// keeps (default 1; use 3 on a 3-node cluster). The embedded server
+	// always keeps 1.
+	Replicas int
+	// ConnectTimeout bounds how long Open keeps retrying to reach an
+	// external cluster that is not up yet (default 60s).
+	ConnectTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -58,6 +65,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Name == "" {
 		c.Name = "nocontact"
+	}
+	if c.Replicas <= 0 || len(c.URLs) == 0 {
+		c.Replicas = 1
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 60 * time.Second
 	}
 }
 
@@ -74,6 +87,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("bus: TLS client certificate and key go together")
+	}
+	if c.Replicas > 5 {
+		return fmt.Errorf("bus: %d stream replicas: JetStream allows at most 5", c.Replicas)
 	}
 	if c.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
@@ -151,7 +167,7 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Bus, error) {
 		}
 		opts = append(opts, nats.RetryOnFailedConnect(false))
 	}
-	nc, err := nats.Connect(url, opts...)
+	nc, err := connect(ctx, url, opts, cfg.ConnectTimeout, log)
 	if err != nil {
 		b.shutdownServer()
 		return nil, fmt.Errorf("bus: connect %s: %w", redact(url), err)
@@ -166,13 +182,40 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Bus, error) {
 	return b, nil
 }
 
-func redact(url string) string {
-	if i := strings.Index(url, "@"); i >= 0 {
-		if j := strings.Index(url, "://"); j >= 0 && j < i {
-			return url[:j+3] + "***" + url[i:]
+// connect dials, retrying while the cluster is not reachable yet (a
+// process may start before NATS does) until timeout.
+func connect(ctx context.Context, url string, opts []nats.Option, timeout time.Duration, log zerolog.Logger) (*nats.Conn, error) {
+	deadline := time.Now().Add(timeout)
+	wait := 250 * time.Millisecond
+	for {
+		nc, err := nats.Connect(url, opts...)
+		if err == nil {
+			return nc, nil
+		}
+		if !errors.Is(err, nats.ErrNoServers) || time.Now().Add(wait).After(deadline) {
+			return nil, err
+		}
+		log.Warn().Err(err).Str("url", redact(url)).Dur("retry_in", wait).Msg("nats not reachable yet")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 5*time.Second)
+	}
+}
+
+// redact hides the credentials of every URL of a comma-separated list.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for n, u := range parts {
+		if i := strings.LastIndex(u, "@"); i >= 0 {
+			if j := strings.Index(u, "://"); j >= 0 && j < i {
+				parts[n] = u[:j+3] + "***" + u[i:]
+			}
 		}
 	}
-	return url
+	return strings.Join(parts, ",")
 }
 
 func tlsConfig(cfg Config) (*tls.Config, error) {

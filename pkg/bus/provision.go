@@ -91,6 +91,7 @@ func (b *Bus) Provision(ctx context.Context) error {
 		sc.MaxAge = b.cfg.Retention
 		sc.Duplicates = 10 * time.Minute
 		sc.Discard = jetstream.DiscardOld
+		sc.Replicas = b.cfg.Replicas
 		if _, err := b.JS.CreateOrUpdateStream(ctx, sc); err != nil {
 			return fmt.Errorf("bus: provision stream %s: %w", sc.Name, err)
 		}
@@ -102,6 +103,7 @@ func (b *Bus) Provision(ctx context.Context) error {
 	}
 	for _, kc := range buckets {
 		kc.Storage = jetstream.FileStorage
+		kc.Replicas = b.cfg.Replicas
 		if _, err := b.JS.CreateOrUpdateKeyValue(ctx, kc); err != nil {
 			return fmt.Errorf("bus: provision bucket %s: %w", kc.Bucket, err)
 		}

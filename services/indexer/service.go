@@ -73,21 +73,18 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		cfg.Batch = 500
 	}
 	log := deps.Log.With().Str("service", "indexer").Logger()
-	_, statErr := os.Stat(cfg.Dir)
-	rebuild := errors.Is(statErr, os.ErrNotExist)
 	ix, err := Open(cfg.Dir)
 	if errors.Is(err, ErrCorrupt) {
 		log.Warn().Err(err).Str("dir", cfg.Dir).Msg("contact index unreadable, rebuilding it from the stream")
 		if err := os.RemoveAll(cfg.Dir); err != nil {
 			return nil, fmt.Errorf("indexer: remove %s: %w", cfg.Dir, err)
 		}
-		rebuild = true
 		ix, err = Open(cfg.Dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("indexer: %w", err)
 	}
-	if rebuild {
+	if ix.Created() {
 		err := deps.Bus.JS.DeleteConsumer(ctx, deps.Bus.Stream(bus.StreamContacts), cfg.Durable)
 		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			_ = ix.Close()
@@ -164,7 +161,11 @@ func (s *Service) handle(ctx context.Context, batch []jetstream.Msg) []error {
 	// A batch can hold a tag and a later relabel of the same contact: the
 	// last event of a contact wins.
 	pos := map[string]int{}
-	add := func(d Doc) {
+	add := func(i int, d Doc) {
+		if err := d.Validate(); err != nil {
+			errs[i] = bus.Permanent(err)
+			return
+		}
 		if i, ok := pos[d.ID]; ok {
 			docs[i] = d
 			return
@@ -183,7 +184,7 @@ func (s *Service) handle(ctx context.Context, batch []jetstream.Msg) []error {
 				errs[i] = bus.Permanent(errors.New("relabel without contact or tag"))
 				continue
 			}
-			add(DocFor(ev.Contact, ev.Tag, s.deps.Taxonomy))
+			add(i, DocFor(ev.Contact, ev.Tag, s.deps.Taxonomy))
 		default:
 			var ev pb.ContactTagged
 			if errs[i] = bus.Decode(msg, &ev); errs[i] != nil {
@@ -193,7 +194,7 @@ func (s *Service) handle(ctx context.Context, batch []jetstream.Msg) []error {
 				errs[i] = bus.Permanent(errors.New("tagged event without contact id"))
 				continue
 			}
-			add(DocFor(ev.Contact, ev.Tag, s.deps.Taxonomy))
+			add(i, DocFor(ev.Contact, ev.Tag, s.deps.Taxonomy))
 		}
 	}
 	if err := s.ix.Index(docs); err != nil {
@@ -238,6 +239,7 @@ func (s *Service) search(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, herr)
 		return
 	}
+	q.NoFacets = q.Cursor != ""
 	res, err := s.ix.Search(r.Context(), q)
 	if err != nil {
 		if errors.Is(err, ErrBadCursor) {

@@ -52,6 +52,7 @@ type serveConfig struct {
 	IndexerDurable string
 	RuleConfidence float64
 	AckWait        time.Duration
+	StreamReplicas int
 	// AdminToken comes from NOCONTACT_ADMIN_TOKEN only (never a flag, so
 	// it does not show in process listings).
 	AdminToken string
@@ -74,6 +75,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxItems, "max-items", 10000, "most items in one ingest request")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 10<<20, "largest ingest request body in `bytes`")
 	fs.StringVar(&c.IndexerDurable, "indexer-durable", "indexer", "consumer `name` of this indexer (distinct per indexer replica)")
+	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "copies of each stream and bucket an external cluster keeps (3 on a 3-node cluster)")
 	fs.DurationVar(&c.AckWait, "consumer-ack-wait", 60*time.Second, "how long a consumer may hold a message before NATS redelivers it to another replica")
 	fs.Float64Var(&c.RuleConfidence, "rule-min-confidence", 0.5, "confidence a keyword rule needs to tag a contact")
 }
@@ -167,7 +169,7 @@ func newServer(ctx context.Context, cfg serveConfig, log zerolog.Logger, stderr 
 	s.bus, err = bus.Open(ctx, bus.Config{
 		URLs: splitList(cfg.NATS), DataDir: cfg.Data, Listen: cfg.NATSListen,
 		CredsFile: cfg.NATSCreds, TLSCert: cfg.NATSTLSCert, TLSKey: cfg.NATSTLSKey, TLSCA: cfg.NATSTLSCA,
-		Prefix: cfg.SubjectPrefix, Name: "nocontact " + strings.Join(names, ","),
+		Prefix: cfg.SubjectPrefix, Name: "nocontact " + strings.Join(names, ","), Replicas: cfg.StreamReplicas,
 	}, log)
 	if err != nil {
 		return nil, err
