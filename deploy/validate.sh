@@ -302,14 +302,14 @@ step_nocontact() {
 	# ready (both would do it idempotently, this only keeps the logs calm).
 	start "nocontact ingest,indexer" "$TMP/nocontact-a.log" env NOCONTACT_ADMIN_TOKEN="$ADMIN_TOKEN" \
 		"$TMP/nocontact" serve --http "127.0.0.1:$NC_A_PORT" --data "$TMP/nocontact-a" --nats "$urls" \
-		--only ingest,indexer --indexer-durable indexer-validate --log-format json
+		--only ingest,indexer --indexer-durable indexer-validate --stream-replicas 3 --log-format json
 	if ! WATCH=$LAST_PID wait_for 60 "nocontact ingest,indexer ready" ready "$NC_A_PORT"; then
 		show_log "$TMP/nocontact-a.log"
 		return 1
 	fi
 	start "nocontact tagger" "$TMP/nocontact-b.log" env NOCONTACT_ADMIN_TOKEN="$ADMIN_TOKEN" \
 		"$TMP/nocontact" serve --http "127.0.0.1:$NC_B_PORT" --data "$TMP/nocontact-b" --nats "$urls" \
-		--only tagger --log-format json
+		--only tagger --stream-replicas 3 --log-format json
 	if ! WATCH=$LAST_PID wait_for 60 "nocontact tagger ready" ready "$NC_B_PORT"; then
 		show_log "$TMP/nocontact-b.log"
 		return 1
@@ -326,7 +326,8 @@ step_nocontact() {
 		curl -fsS "http://127.0.0.1:$mon/jsz?accounts=true&streams=true&config=true" |
 			jq -r ".account_details[]?.stream_detail[]? | select(.name | startswith(\"KV_\") | not) | \"\\(.name)=R\\(.config.num_replicas)\""
 	done | sort -u | paste -sd" " -)
-	log "stream replicas (set by the services, not by this config): $replicas"
+	log "stream replicas (--stream-replicas 3): $replicas"
+	case " $replicas " in *=R1*) log "a stream has one replica despite --stream-replicas 3"; return 1 ;; esac
 	local s
 	for s in CONTACTS ORDERS DEFECTS SELFSERVICE DLQ; do
 		case ",$streams," in

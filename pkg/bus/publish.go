@@ -24,17 +24,24 @@ type Event struct {
 }
 
 // Publish publishes events and returns once JetStream has stored every one
-// of them (or reports the first failure). Publishes are pipelined, so a
-// batch costs about one round trip.
+// of them (or reports the failures). Publishes are pipelined, so a batch
+// costs about one round trip.
 func (b *Bus) Publish(ctx context.Context, events ...Event) error {
+	_, err := b.PublishAcks(ctx, events...)
+	return err
+}
+
+// PublishAcks is Publish that also returns each event's acknowledgement
+// (its stream and sequence), in order.
+func (b *Bus) PublishAcks(ctx context.Context, events ...Event) ([]*jetstream.PubAck, error) {
 	if len(events) == 0 {
-		return nil
+		return nil, nil
 	}
 	futures := make([]jetstream.PubAckFuture, 0, len(events))
 	for _, ev := range events {
 		data, err := proto.Marshal(ev.Msg)
 		if err != nil {
-			return fmt.Errorf("bus: encode %s: %w", ev.Subject, err)
+			return nil, fmt.Errorf("bus: encode %s: %w", ev.Subject, err)
 		}
 		m := nats.NewMsg(ev.Subject)
 		m.Data = data
@@ -45,24 +52,25 @@ func (b *Bus) Publish(ctx context.Context, events ...Event) error {
 		}
 		f, err := b.JS.PublishMsgAsync(m, opts...)
 		if err != nil {
-			return fmt.Errorf("bus: publish %s: %w", ev.Subject, err)
+			return nil, fmt.Errorf("bus: publish %s: %w", ev.Subject, err)
 		}
 		futures = append(futures, f)
 	}
+	acks := make([]*jetstream.PubAck, len(futures))
 	var errs []error
-	for _, f := range futures {
+	for i, f := range futures {
 		select {
-		case <-f.Ok():
+		case acks[i] = <-f.Ok():
 		case err := <-f.Err():
 			errs = append(errs, err)
 		case <-ctx.Done():
-			return fmt.Errorf("bus: publish: %w", ctx.Err())
+			return nil, fmt.Errorf("bus: publish: %w", ctx.Err())
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("bus: publish %d of %d events: %w", len(errs), len(events), errors.Join(errs...))
+		return nil, fmt.Errorf("bus: publish %d of %d events: %w", len(errs), len(events), errors.Join(errs...))
 	}
-	return nil
+	return acks, nil
 }
 
 // Decode unmarshals a message payload into m, wrapping failures as
