@@ -16,6 +16,8 @@ type KeyWrite struct {
 	// Revision is the revision the key must have now: 0 to create a key
 	// that must not exist yet.
 	Revision uint64
+	// Overwrite writes whatever the key holds (Revision is ignored).
+	Overwrite bool
 }
 
 // KeyResult is the outcome of one KeyWrite.
@@ -29,7 +31,7 @@ type KeyResult struct {
 	Err error
 }
 
-// WriteKeys performs conditional writes to a bucket pipelined: every
+// WriteKeys performs writes (conditional unless Overwrite) to a bucket pipelined: every
 // write is sent before any answer is awaited, so a batch of writes costs
 // about one round trip instead of one per key. Each write is atomic on its
 // own (compare-and-set on the key's last revision), as with
@@ -41,7 +43,11 @@ func (b *Bus) WriteKeys(ctx context.Context, bucket string, writes []KeyWrite) [
 	for i, w := range writes {
 		m := nats.NewMsg(prefix + w.Key)
 		m.Data = w.Value
-		f, err := b.JS.PublishMsgAsync(m, jetstream.WithExpectLastSequencePerSubject(w.Revision))
+		var opts []jetstream.PublishOpt
+		if !w.Overwrite {
+			opts = append(opts, jetstream.WithExpectLastSequencePerSubject(w.Revision))
+		}
+		f, err := b.JS.PublishMsgAsync(m, opts...)
 		if err != nil {
 			results[i].Err = fmt.Errorf("bus: write key %s: %w", w.Key, err)
 			continue

@@ -56,6 +56,16 @@ const (
 	BucketOrderIDs = "order-ids"
 	// BucketTokens maps a token's SHA-256 to its role and name.
 	BucketTokens = "tokens"
+	// BucketContactTags maps a contact id to the stream sequence and reason
+	// of its latest tag (tagged or relabeled event), so the contact can be
+	// found again to relabel it.
+	BucketContactTags = "contact-tags"
+	// BucketReview holds the contacts waiting for a person to confirm or
+	// correct their reason.
+	BucketReview = "review"
+	// BucketReasonModes holds per reason whether tags are applied (auto) or
+	// only suggested for review (suggest).
+	BucketReasonModes = "reason-modes"
 )
 
 // Stream returns the provisioned name of a stream.
@@ -100,6 +110,9 @@ func (b *Bus) Provision(ctx context.Context) error {
 		{Bucket: b.Bucket(BucketContactIDs), Description: "contact dedup: source/external_id -> contact id", History: 1},
 		{Bucket: b.Bucket(BucketOrderIDs), Description: "order dedup: source/order_id", History: 1},
 		{Bucket: b.Bucket(BucketTokens), Description: "API token hashes -> role", History: 5},
+		{Bucket: b.Bucket(BucketContactTags), Description: "contact id -> sequence and reason of its latest tag", History: 1},
+		{Bucket: b.Bucket(BucketReview), Description: "contacts waiting for review", History: 1},
+		{Bucket: b.Bucket(BucketReasonModes), Description: "reason -> auto or suggest", History: 5},
 	}
 	for _, kc := range buckets {
 		kc.Storage = jetstream.FileStorage

@@ -5,12 +5,15 @@ package tagger
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/nocontact/nocontact/pkg/bus"
@@ -40,11 +43,16 @@ type Deps struct {
 
 // Service is the tagger.
 type Service struct {
-	cfg    Config
-	deps   Deps
-	log    zerolog.Logger
-	runner *bus.Runner
-	tagged *prometheus.CounterVec
+	cfg       Config
+	deps      Deps
+	log       zerolog.Logger
+	runner    *bus.Runner
+	tags      jetstream.KeyValue
+	review    jetstream.KeyValue
+	modeKV    jetstream.KeyValue
+	modes     *modes
+	tagged    *prometheus.CounterVec
+	relabeled prometheus.Counter
 }
 
 // New provisions the tagger's durable consumer and returns the service.
@@ -60,8 +68,25 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		tagged: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nocontact_tagger_tagged_total", Help: "Contacts tagged, by method (agent, rule, model, review) and whether the reason is unclassified.",
 		}, []string{"method", "unclassified"}),
+		relabeled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nocontact_tagger_relabeled_total", Help: "Contacts whose reason a person set or corrected.",
+		}),
+		modes: &modes{m: map[string]string{}},
 	}
-	deps.Registry.MustRegister(s.tagged)
+	deps.Registry.MustRegister(s.tagged, s.relabeled)
+	var err error
+	if s.tags, err = deps.Bus.KeyValue(ctx, bus.BucketContactTags); err != nil {
+		return nil, err
+	}
+	if s.review, err = deps.Bus.KeyValue(ctx, bus.BucketReview); err != nil {
+		return nil, err
+	}
+	if s.modeKV, err = deps.Bus.KeyValue(ctx, bus.BucketReasonModes); err != nil {
+		return nil, err
+	}
+	if err := s.modes.watch(ctx, s.modeKV); err != nil {
+		return nil, err
+	}
 	r, err := deps.Bus.NewRunner(ctx, bus.ConsumerConfig{
 		Service:        "tagger",
 		Stream:         bus.StreamContacts,
@@ -91,20 +116,26 @@ func (s *Service) handle(ctx context.Context, batch []jetstream.Msg) []error {
 		if ev.Contact == nil || ev.Contact.Id == "" {
 			return bus.Permanent(errors.New("contact without id"))
 		}
+		tag := s.deps.Decider.Decide(ctx, ev.Contact)
+		if m := tag.Method; (m == pb.TagMethod_TAG_METHOD_RULE || m == pb.TagMethod_TAG_METHOD_MODEL) && s.modes.get(tag.Reason) == ModeSuggest {
+			tag.NeedsReview = true
+		}
 		tags[i] = &pb.ContactTagged{
 			Meta:    &pb.EventMeta{EventId: "tagged:" + ev.Contact.Id, OccurredAt: timestamppb.Now(), SchemaVersion: 1, Producer: "tagger", CorrelationId: ev.Contact.Id},
 			Contact: ev.Contact,
-			Tag:     s.deps.Decider.Decide(ctx, ev.Contact),
+			Tag:     tag,
 		}
 		return nil
 	})
 	events := make([]bus.Event, 0, len(batch))
+	published := make([]*pb.ContactTagged, 0, len(batch))
 	for i, t := range tags {
 		if errs[i] == nil && t != nil {
 			events = append(events, bus.Event{Subject: s.deps.Bus.Subjects.ContactTagged, ID: t.Meta.EventId, Msg: t})
+			published = append(published, t)
 		}
 	}
-	if err := s.deps.Bus.Publish(ctx, events...); err != nil {
+	fail := func(err error) []error {
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = err
@@ -112,12 +143,52 @@ func (s *Service) handle(ctx context.Context, batch []jetstream.Msg) []error {
 		}
 		return errs
 	}
+	acks, err := s.deps.Bus.PublishAcks(ctx, events...)
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.record(ctx, published, acks); err != nil {
+		return fail(err)
+	}
 	for i, t := range tags {
 		if errs[i] == nil && t != nil {
 			s.tagged.WithLabelValues(t.Tag.Method.Short(), boolLabel(t.Tag.Reason == Unclassified)).Inc()
 		}
 	}
 	return errs
+}
+
+// record remembers where each contact's tag is (so it can be relabeled)
+// and queues the contacts that need review. A redelivered contact writes
+// the same values again.
+func (s *Service) record(ctx context.Context, tagged []*pb.ContactTagged, acks []*jetstream.PubAck) error {
+	var tagWrites, reviewWrites []bus.KeyWrite
+	for i, t := range tagged {
+		st, _ := json.Marshal(tagState{Seq: acks[i].Sequence, Reason: t.Tag.Reason})
+		tagWrites = append(tagWrites, bus.KeyWrite{Key: t.Contact.Id, Value: st, Overwrite: true})
+		if t.Tag.NeedsReview {
+			item, _ := json.Marshal(reviewItem(t.Contact, t.Tag))
+			reviewWrites = append(reviewWrites, bus.KeyWrite{Key: t.Contact.Id, Value: item, Overwrite: true})
+		}
+	}
+	for _, w := range []struct {
+		bucket string
+		writes []bus.KeyWrite
+	}{{bus.BucketContactTags, tagWrites}, {bus.BucketReview, reviewWrites}} {
+		for _, r := range s.deps.Bus.WriteKeys(ctx, w.bucket, w.writes) {
+			if r.Err != nil {
+				return r.Err
+			}
+		}
+	}
+	return nil
+}
+
+func protoUnmarshal(data []byte, m proto.Message) error {
+	if err := proto.Unmarshal(data, m); err != nil {
+		return fmt.Errorf("tagger: decode %s: %w", proto.MessageName(m), err)
+	}
+	return nil
 }
 
 func boolLabel(b bool) string {
