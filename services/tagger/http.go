@@ -17,6 +17,7 @@ func (s *Service) Routes(r *httpx.Router) {
 	r.HandleFunc("GET /v1/review", people, s.getReview)
 	r.HandleFunc("POST /v1/contacts/{id}/reason", people, s.postReason)
 	r.HandleFunc("GET /v1/reasons/modes", people, s.getModes)
+	r.HandleFunc("GET /v1/reasons/suggestions", []auth.Role{auth.RoleOps}, s.getSuggestions)
 	r.HandleFunc("PUT /v1/reasons/{code}/mode", []auth.Role{auth.RoleOps}, s.putMode)
 }
 
