@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -93,5 +95,50 @@ func TestReviewQueueAndRelabel(t *testing.T) {
 	}, "suggest-mode contact not in review")
 	if st := ts.call(http.MethodPut, "/v1/reasons/damaged_item/mode", testAdmin, "application/json", []byte(`{"mode":"sometimes"}`), &e); st != 400 || e.Error.Field != "mode" {
 		t.Errorf("bad mode: %d %+v", st, e.Error)
+	}
+}
+
+func TestReasonSuggestionsGroupUnclassifiedContacts(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	texts := []string{
+		"Is your packaging recyclable?",
+		"Can I recycle the packaging the blender came in?",
+		"Is the packaging plastic free and recyclable?",
+		"包装可以回收吗？",
+		"你们的包装能回收吗",
+		"Will it rain in Paris tomorrow?",
+	}
+	var batch []map[string]any
+	for i, text := range texts {
+		batch = append(batch, map[string]any{"external_id": fmt.Sprint("s", i), "text": text})
+	}
+	ts.post("/v1/contacts", batch)
+	ts.waitSearchable("reason=unclassified", len(texts))
+	var out struct {
+		Unclassified int `json:"unclassified"`
+		Suggestions  []struct {
+			Size     int      `json:"size"`
+			TopTerms []string `json:"top_terms"`
+			Examples []struct {
+				ID   string `json:"id"`
+				Text string `json:"text"`
+			} `json:"examples"`
+		} `json:"suggestions"`
+	}
+	if st := ts.call(http.MethodGet, "/v1/reasons/suggestions?min_size=2", testAdmin, "", nil, &out); st != http.StatusOK {
+		t.Fatalf("status %d", st)
+	}
+	if out.Unclassified != len(texts) || len(out.Suggestions) != 2 {
+		t.Fatalf("suggestions = %+v, want 2 groups over %d unclassified", out, len(texts))
+	}
+	if g := out.Suggestions[0]; g.Size != 3 || !slices.Contains(g.TopTerms, "packaging") || len(g.Examples) != 3 {
+		t.Errorf("first suggestion = %+v, want the 3 English packaging contacts", g)
+	}
+	if g := out.Suggestions[1]; g.Size != 2 || !slices.Contains(g.TopTerms, "包装") {
+		t.Errorf("second suggestion = %+v, want the 2 Chinese packaging contacts", g)
+	}
+	var e errorBody
+	if st := ts.call(http.MethodGet, "/v1/reasons/suggestions?min_size=0", testAdmin, "", nil, &e); st != 400 || e.Error.Field != "min_size" {
+		t.Errorf("min_size=0: %d %+v", st, e.Error)
 	}
 }
