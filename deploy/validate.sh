@@ -172,18 +172,23 @@ step_prometheus() {
 		indent <<<"$out"
 		ok=1
 	fi
-	if out=$(promtool check rules rules/nocontact.rules.yml 2>&1); then
-		log "promtool check rules: $(echo "$out" | grep -o '[0-9]* rules found')"
-	else
-		indent <<<"$out"
-		ok=1
-	fi
-	if out=$(promtool test rules rules/nocontact.rules.test.yml 2>&1); then
-		log "promtool test rules: ok"
-	else
-		indent <<<"$out"
-		ok=1
-	fi
+	local f
+	for f in rules/*.rules.yml; do
+		if out=$(promtool check rules "$f" 2>&1); then
+			log "promtool check rules $f: $(echo "$out" | grep -o '[0-9]* rules found')"
+		else
+			indent <<<"$out"
+			ok=1
+		fi
+	done
+	for f in rules/*.rules.test.yml; do
+		if out=$(promtool test rules "$f" 2>&1); then
+			log "promtool test rules $f: ok"
+		else
+			indent <<<"$out"
+			ok=1
+		fi
+	done
 	# Dashboard queries: wrapped as recording rules so promtool parses them.
 	local dash qrules="$TMP/dashboard-queries.rules.yml"
 	for dash in "$DEPLOY"/grafana/dashboards/*.json; do
