@@ -71,9 +71,10 @@ type Group struct {
 type sparse map[int]float64
 
 // Cluster groups texts whose TF-IDF vectors have a cosine similarity of at
-// least threshold to a group's centroid (single pass, in input order, so
-// the result is deterministic). Groups are returned largest first; each
-// carries up to 5 top terms.
+// least threshold to a group's centroid: one pass in input order, then
+// groups whose centroids are that similar are merged, so the grouping
+// hardly depends on the order (and not at all for a given order). Groups
+// are returned largest first; each carries up to 5 top terms.
 func Cluster(texts []string, threshold float64) []Group {
 	vocab := map[string]int{}
 	var surface []map[string]int
@@ -106,7 +107,7 @@ func Cluster(texts []string, threshold float64) []Group {
 		v := sparse{}
 		var norm float64
 		for id, c := range tf {
-			w := (1 + math.Log(c)) * math.Log((1+n)/(1+float64(df[id])))
+			w := (1 + math.Log(c)) * (1 + math.Log((1+n)/(1+float64(df[id]))))
 			if w > 0 {
 				v[id] = w
 				norm += w * w
@@ -145,6 +146,31 @@ func Cluster(texts []string, threshold float64) []Group {
 			gr.sum[id] = old + w
 			gr.normSq += 2*old*w + w*w
 		}
+	}
+	// A single pass depends on the order of the texts (a text that links
+	// two others may come last): merge groups whose centroids are similar
+	// enough until none are.
+	for {
+		bi, bj, best := -1, -1, threshold
+		for i := range groups {
+			for j := i + 1; j < len(groups); j++ {
+				if s := centroidCosine(groups[i].sum, groups[i].normSq, groups[j].sum, groups[j].normSq); s >= best {
+					bi, bj, best = i, j, s
+				}
+			}
+		}
+		if bi < 0 {
+			break
+		}
+		a, b := groups[bi], groups[bj]
+		a.members = append(a.members, b.members...)
+		sort.Ints(a.members)
+		for id, w := range b.sum {
+			old := a.sum[id]
+			a.sum[id] = old + w
+			a.normSq += 2*old*w + w*w
+		}
+		groups = append(groups[:bj], groups[bj+1:]...)
 	}
 	names := make([]string, len(vocab))
 	for t, id := range vocab {
@@ -187,6 +213,21 @@ func joinAll(texts []string) string {
 		b = append(b, '\n')
 	}
 	return string(b)
+}
+
+// centroidCosine is the cosine of two unnormalised centroid sums.
+func centroidCosine(a sparse, na float64, b sparse, nb float64) float64 {
+	if na <= 0 || nb <= 0 {
+		return 0
+	}
+	if len(b) < len(a) {
+		a, b = b, a
+	}
+	var dot float64
+	for id, w := range a {
+		dot += w * b[id]
+	}
+	return dot / math.Sqrt(na*nb)
 }
 
 // cosine of a unit vector a and an unnormalised centroid sum whose squared

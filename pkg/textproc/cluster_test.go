@@ -58,3 +58,18 @@ func TestClusterGroupsSimilarTextsInBothLanguages(t *testing.T) {
 		t.Error("clustering is not deterministic")
 	}
 }
+
+func TestClusterDoesNotDependOnOrder(t *testing.T) {
+	texts := []string{
+		"Can I recycle the packaging the blender came in?",
+		"Is the packaging plastic free and recyclable?",
+		"Is your packaging recyclable?",
+	}
+	perms := [][]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
+	for _, p := range perms {
+		in := []string{texts[p[0]], texts[p[1]], texts[p[2]]}
+		if g := Cluster(in, 0.25); len(g) != 1 {
+			t.Errorf("order %v: %d groups, want the three packaging questions in one", p, len(g))
+		}
+	}
+}

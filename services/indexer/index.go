@@ -374,8 +374,8 @@ type Hit struct {
 
 // FacetCount is one facet term and the number of matching contacts with it.
 type FacetCount struct {
-	Term  string
-	Count int
+	Term  string `json:"term"`
+	Count int    `json:"count"`
 }
 
 // sortMode is how a search orders hits; it is part of the cursor.

@@ -249,6 +249,11 @@ func TestContactsFlowFromIngestToSearchWithReasons(t *testing.T) {
 	if got := facetCount(all, "reason", "where_is_my_order"); got != 2 {
 		t.Errorf("reason facet where_is_my_order = %d, want 2", got)
 	}
+	var raw map[string]json.RawMessage
+	ts.call(http.MethodGet, "/v1/contacts?limit=1", testAdmin, "", nil, &raw)
+	if !strings.Contains(string(raw["facets"]), `"term":`) || !strings.Contains(string(raw["facets"]), `"count":`) {
+		t.Errorf("facets are not spelled {\"term\",\"count\"}: %s", raw["facets"])
+	}
 	// Personal data is masked before indexing.
 	for _, h := range all.Hits {
 		if strings.Contains(h.Text, "jane.doe@example.com") {

@@ -56,6 +56,9 @@ type serveConfig struct {
 	// AdminToken comes from NOCONTACT_ADMIN_TOKEN only (never a flag, so
 	// it does not show in process listings).
 	AdminToken string
+	// Demo feeds the standard demo history (`nocontact demo` defaults) into
+	// the server in the background once it runs.
+	Demo bool
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -78,6 +81,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "copies of each stream and bucket an external cluster keeps (3 on a 3-node cluster)")
 	fs.DurationVar(&c.AckWait, "consumer-ack-wait", 60*time.Second, "how long a consumer may hold a message before NATS redelivers it to another replica")
 	fs.Float64Var(&c.RuleConfidence, "rule-min-confidence", 0.5, "confidence a keyword rule needs to tag a contact")
+	fs.BoolVar(&c.Demo, "demo", false, "feed the demo history (90 days, planted defects) into this server in the background")
 }
 
 func (c *serveConfig) services() ([]string, error) {
@@ -115,6 +119,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv, err := newServer(ctx, cfg, log, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.Demo {
+		go serveDemo(ctx, srv, defaultDemoOptions(), stderr)
 	}
 	return srv.Run(ctx)
 }
