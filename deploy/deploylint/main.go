@@ -510,6 +510,11 @@ func (l *linter) grafana(all map[string][]doc) {
 				l.addf("%s: panel id %v used twice", rel, id)
 			}
 			ids[id] = true
+			switch t := str(p, "type"); t {
+			case "timeseries", "stat", "gauge", "bargauge", "table", "piechart", "barchart", "text", "row", "heatmap", "histogram", "state-timeline", "status-history", "logs", "alertlist":
+			default:
+				l.addf("%s: panel %q has type %q, which is not a Grafana panel type", rel, str(p, "title"), t)
+			}
 			for _, ds := range append([]any{get(p, "datasource")}, targetsDatasources(p)...) {
 				if u := str(ds, "uid"); ds != nil && !uids[u] {
 					l.addf("%s: panel %q uses datasource uid %q, which is not provisioned", rel, str(p, "title"), u)

@@ -357,8 +357,12 @@ type Result struct {
 
 // Hit is one matching contact.
 type Hit struct {
-	ID         string
-	Reason     string
+	ID     string
+	Reason string
+	// Method and Confidence say how the reason was decided (agent, rule,
+	// model, review).
+	Method     string
+	Confidence float64
 	Channel    string
 	Locale     string
 	ReceivedAt time.Time
@@ -456,6 +460,8 @@ func (ix *Index) Search(ctx context.Context, q Query) (Result, error) {
 		hit := Hit{
 			ID:         d.ID,
 			Reason:     d.Reason,
+			Method:     d.Method,
+			Confidence: d.Confidence,
 			Channel:    d.Channel,
 			Locale:     d.Locale,
 			ReceivedAt: d.ReceivedAt,

@@ -224,6 +224,8 @@ type SearchResponse struct {
 type SearchHit struct {
 	ID         string    `json:"id"`
 	Reason     string    `json:"reason"`
+	Method     string    `json:"method,omitempty"`
+	Confidence float64   `json:"confidence"`
 	Channel    string    `json:"channel"`
 	Locale     string    `json:"locale,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
@@ -253,7 +255,7 @@ func (s *Service) search(w http.ResponseWriter, r *http.Request) {
 	out := SearchResponse{Total: res.Total, Hits: make([]SearchHit, 0, len(res.Hits)), Facets: res.Facets, NextCursor: res.NextCursor}
 	for _, h := range res.Hits {
 		out.Hits = append(out.Hits, SearchHit{
-			ID: h.ID, Reason: h.Reason, Channel: h.Channel, Locale: h.Locale, ReceivedAt: h.ReceivedAt,
+			ID: h.ID, Reason: h.Reason, Method: h.Method, Confidence: h.Confidence, Channel: h.Channel, Locale: h.Locale, ReceivedAt: h.ReceivedAt,
 			Subject: h.Subject, Text: h.Text, Score: h.Score, Highlights: h.Highlights,
 		})
 	}

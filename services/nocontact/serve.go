@@ -24,35 +24,43 @@ import (
 	"github.com/nocontact/nocontact/pkg/httpx"
 	"github.com/nocontact/nocontact/pkg/obs"
 	"github.com/nocontact/nocontact/pkg/taxonomy"
+	"github.com/nocontact/nocontact/services/analytics"
 	"github.com/nocontact/nocontact/services/indexer"
 	"github.com/nocontact/nocontact/services/ingest"
 	"github.com/nocontact/nocontact/services/tagger"
 )
 
 // allServices are the services `serve` runs, in start order.
-var allServices = []string{"ingest", "tagger", "indexer"}
+var allServices = []string{"ingest", "tagger", "indexer", "analytics"}
 
 // serveConfig is everything `nocontact serve` is told.
 type serveConfig struct {
-	HTTP           string
-	Data           string
-	NATS           string
-	NATSCreds      string
-	NATSTLSCert    string
-	NATSTLSKey     string
-	NATSTLSCA      string
-	NATSListen     string
-	Only           string
-	Taxonomy       string
-	SubjectPrefix  string
-	LogLevel       string
-	LogFormat      string
-	MaxItems       int
-	MaxBodyBytes   int64
-	IndexerDurable string
-	RuleConfidence float64
-	AckWait        time.Duration
-	StreamReplicas int
+	HTTP                   string
+	Data                   string
+	NATS                   string
+	NATSCreds              string
+	NATSTLSCert            string
+	NATSTLSKey             string
+	NATSTLSCA              string
+	NATSListen             string
+	Only                   string
+	Taxonomy               string
+	SubjectPrefix          string
+	LogLevel               string
+	LogFormat              string
+	MaxItems               int
+	MaxBodyBytes           int64
+	IndexerDurable         string
+	RuleConfidence         float64
+	AckWait                time.Duration
+	StreamReplicas         int
+	ModelConfidence        float64
+	RetrainEvery           time.Duration
+	AnalyticsDurable       string
+	TimeZone               string
+	AnalyticsSnapshotEvery time.Duration
+	CostPerMinute          float64
+	RepeatWindow           time.Duration
 	// AdminToken comes from NOCONTACT_ADMIN_TOKEN only (never a flag, so
 	// it does not show in process listings).
 	AdminToken string
@@ -81,6 +89,11 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "copies of each stream and bucket an external cluster keeps (3 on a 3-node cluster)")
 	fs.DurationVar(&c.AckWait, "consumer-ack-wait", 60*time.Second, "how long a consumer may hold a message before NATS redelivers it to another replica")
 	fs.Float64Var(&c.RuleConfidence, "rule-min-confidence", 0.5, "confidence a keyword rule needs to tag a contact")
+	fs.StringVar(&c.AnalyticsDurable, "analytics-durable", "analytics", "consumer and snapshot `name` of this analytics replica (distinct per analytics replica)")
+	fs.StringVar(&c.TimeZone, "timezone", "UTC", "IANA time `zone` analytics counts days in (e.g. Europe/Berlin); changing it rebuilds the aggregate")
+	fs.DurationVar(&c.AnalyticsSnapshotEvery, "analytics-snapshot-every", 30*time.Second, "how often analytics saves its aggregate (a restart replays only what came after)")
+	fs.Float64Var(&c.CostPerMinute, "cost-per-minute", 0, "price of a handle minute: contacts with a handle time cost minutes x this (0: the channel's cost per contact)")
+	fs.DurationVar(&c.RepeatWindow, "repeat-window", 7*24*time.Hour, "default window of repeat contacts (GET /v1/metrics/repeat, nocontact_repeat_contact_ratio)")
 	fs.BoolVar(&c.Demo, "demo", false, "feed the demo history (90 days, planted defects) into this server in the background")
 }
 
@@ -212,6 +225,12 @@ func newServer(ctx context.Context, cfg serveConfig, log zerolog.Logger, stderr 
 				Bus: s.bus, Decider: tagger.NewDecider(tax, tagger.NewRules(tax, cfg.RuleConfidence)),
 				Metrics: metrics, Log: log, Registry: s.reg,
 			})
+		case "analytics":
+			svc, err = analytics.New(ctx, analytics.Config{
+				Durable: cfg.AnalyticsDurable, TimeZone: cfg.TimeZone, SnapshotEvery: cfg.AnalyticsSnapshotEvery,
+				AckWait: cfg.AckWait, CostPerMinute: cfg.CostPerMinute, RepeatWindow: cfg.RepeatWindow,
+				SnapshotReplicas: cfg.StreamReplicas,
+			}, analytics.Deps{Bus: s.bus, Taxonomy: tax, Metrics: metrics, Log: log, Registry: s.reg})
 		case "indexer":
 			svc, err = indexer.New(ctx, indexer.Config{Dir: filepath.Join(cfg.Data, "index", "contacts.bleve"), Durable: cfg.IndexerDurable, AckWait: cfg.AckWait},
 				indexer.Deps{Bus: s.bus, Taxonomy: tax, Metrics: metrics, Log: log, Registry: s.reg})
