@@ -66,6 +66,8 @@ const (
 	// BucketReasonModes holds per reason whether tags are applied (auto) or
 	// only suggested for review (suggest).
 	BucketReasonModes = "reason-modes"
+	// ObjectModels is the object store of classifier model snapshots.
+	ObjectModels = "models"
 )
 
 // Stream returns the provisioned name of a stream.
@@ -114,6 +116,16 @@ func (b *Bus) Provision(ctx context.Context) error {
 		{Bucket: b.Bucket(BucketReview), Description: "contacts waiting for review", History: 1},
 		{Bucket: b.Bucket(BucketReasonModes), Description: "reason -> auto or suggest", History: 5},
 	}
+	objects := []jetstream.ObjectStoreConfig{
+		{Bucket: b.Bucket(ObjectModels), Description: "classifier model snapshots"},
+	}
+	for _, oc := range objects {
+		oc.Storage = jetstream.FileStorage
+		oc.Replicas = b.cfg.Replicas
+		if _, err := b.JS.CreateOrUpdateObjectStore(ctx, oc); err != nil {
+			return fmt.Errorf("bus: provision object store %s: %w", oc.Bucket, err)
+		}
+	}
 	for _, kc := range buckets {
 		kc.Storage = jetstream.FileStorage
 		kc.Replicas = b.cfg.Replicas
@@ -122,6 +134,15 @@ func (b *Bus) Provision(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ObjectStore returns a provisioned object store by its base name.
+func (b *Bus) ObjectStore(ctx context.Context, base string) (jetstream.ObjectStore, error) {
+	os, err := b.JS.ObjectStore(ctx, b.Bucket(base))
+	if err != nil {
+		return nil, fmt.Errorf("bus: object store %s: %w", base, err)
+	}
+	return os, nil
 }
 
 // KeyValue returns a provisioned bucket by its base name.

@@ -29,6 +29,9 @@ func commands() []command {
 		{"report", "print a CPX, Pareto, matrix, cost or repeat report of a running server", runReport},
 		{"demo", "generate a realistic shop history with planted defects and send it", runDemo},
 		{"import", "import contacts, orders (CSV, JSONL, JSON) or articles (Markdown, JSONL)", runImport},
+		{"faq", "evaluate help-centre search offline (faq eval)", runFAQ},
+		{"train", "train the reason classifier from labelled texts and write the model file", runTrain},
+		{"eval", "train the reason classifier and score it on test texts or by cross-validation", runEval},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -21,17 +22,20 @@ import (
 
 	"github.com/nocontact/nocontact/pkg/auth"
 	"github.com/nocontact/nocontact/pkg/bus"
+	"github.com/nocontact/nocontact/pkg/classify"
 	"github.com/nocontact/nocontact/pkg/httpx"
 	"github.com/nocontact/nocontact/pkg/obs"
 	"github.com/nocontact/nocontact/pkg/taxonomy"
 	"github.com/nocontact/nocontact/services/analytics"
+	"github.com/nocontact/nocontact/services/faq"
+	"github.com/nocontact/nocontact/services/faq/retrieval"
 	"github.com/nocontact/nocontact/services/indexer"
 	"github.com/nocontact/nocontact/services/ingest"
 	"github.com/nocontact/nocontact/services/tagger"
 )
 
 // allServices are the services `serve` runs, in start order.
-var allServices = []string{"ingest", "tagger", "indexer", "analytics"}
+var allServices = []string{"ingest", "tagger", "indexer", "analytics", "faq"}
 
 // serveConfig is everything `nocontact serve` is told.
 type serveConfig struct {
@@ -61,6 +65,9 @@ type serveConfig struct {
 	AnalyticsSnapshotEvery time.Duration
 	CostPerMinute          float64
 	RepeatWindow           time.Duration
+	ExpectedResponse       time.Duration
+	DeflectionWindow       time.Duration
+	TrustProxy             bool
 	// AdminToken comes from NOCONTACT_ADMIN_TOKEN only (never a flag, so
 	// it does not show in process listings).
 	AdminToken string
@@ -89,11 +96,16 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", 1, "copies of each stream and bucket an external cluster keeps (3 on a 3-node cluster)")
 	fs.DurationVar(&c.AckWait, "consumer-ack-wait", 60*time.Second, "how long a consumer may hold a message before NATS redelivers it to another replica")
 	fs.Float64Var(&c.RuleConfidence, "rule-min-confidence", 0.5, "confidence a keyword rule needs to tag a contact")
+	fs.Float64Var(&c.ModelConfidence, "model-min-confidence", 0.6, "calibrated probability the learned model needs to tag a contact (below it the contact goes to review)")
 	fs.StringVar(&c.AnalyticsDurable, "analytics-durable", "analytics", "consumer and snapshot `name` of this analytics replica (distinct per analytics replica)")
 	fs.StringVar(&c.TimeZone, "timezone", "UTC", "IANA time `zone` analytics counts days in (e.g. Europe/Berlin); changing it rebuilds the aggregate")
 	fs.DurationVar(&c.AnalyticsSnapshotEvery, "analytics-snapshot-every", 30*time.Second, "how often analytics saves its aggregate (a restart replays only what came after)")
 	fs.Float64Var(&c.CostPerMinute, "cost-per-minute", 0, "price of a handle minute: contacts with a handle time cost minutes x this (0: the channel's cost per contact)")
 	fs.DurationVar(&c.RepeatWindow, "repeat-window", 7*24*time.Hour, "default window of repeat contacts (GET /v1/metrics/repeat, nocontact_repeat_contact_ratio)")
+	fs.DurationVar(&c.ExpectedResponse, "expected-response", 24*time.Hour, "response time promised to customers who ask for help from the help centre")
+	fs.DurationVar(&c.DeflectionWindow, "deflection-window", 72*time.Hour, "a help-centre session counts as deflected only when no contact from it follows within this window")
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", false, "take the client address for rate limits from X-Forwarded-For (only behind a proxy you control)")
+	fs.DurationVar(&c.RetrainEvery, "retrain-every", 24*time.Hour, "retrain the reason model from confirmed contacts when it is older than this (0: only on request)")
 	fs.BoolVar(&c.Demo, "demo", false, "feed the demo history (90 days, planted defects) into this server in the background")
 }
 
@@ -214,6 +226,9 @@ func newServer(ctx context.Context, cfg serveConfig, log zerolog.Logger, stderr 
 	}
 	s.router = httpx.NewRouter(s.tokens, s.reg, log)
 	metrics := bus.NewMetrics(s.reg)
+	// The learned reason classifier: the tagger loads, trains and swaps
+	// it; the help centre ranks articles by the reasons it predicts.
+	reasonModel := classify.NewReasonClassifier(nil, cmp.Or(cfg.ModelConfidence, 0.6))
 	for _, name := range names {
 		var svc service
 		switch name {
@@ -221,9 +236,9 @@ func newServer(ctx context.Context, cfg serveConfig, log zerolog.Logger, stderr 
 			svc, err = ingest.New(ctx, ingest.Config{Limits: ingest.Limits{MaxItems: cfg.MaxItems, MaxBytes: cfg.MaxBodyBytes}},
 				ingest.Deps{Bus: s.bus, Log: log, Registry: s.reg})
 		case "tagger":
-			svc, err = tagger.New(ctx, tagger.Config{AckWait: cfg.AckWait}, tagger.Deps{
-				Bus: s.bus, Decider: tagger.NewDecider(tax, tagger.NewRules(tax, cfg.RuleConfidence)),
-				Metrics: metrics, Log: log, Registry: s.reg,
+			svc, err = tagger.New(ctx, tagger.Config{AckWait: cfg.AckWait, RetrainEvery: cfg.RetrainEvery}, tagger.Deps{
+				Bus: s.bus, Decider: tagger.NewDecider(tax, tagger.NewRules(tax, cfg.RuleConfidence), reasonModel),
+				Model: reasonModel, Metrics: metrics, Log: log, Registry: s.reg,
 			})
 		case "analytics":
 			svc, err = analytics.New(ctx, analytics.Config{
@@ -231,6 +246,22 @@ func newServer(ctx context.Context, cfg serveConfig, log zerolog.Logger, stderr 
 				AckWait: cfg.AckWait, CostPerMinute: cfg.CostPerMinute, RepeatWindow: cfg.RepeatWindow,
 				SnapshotReplicas: cfg.StreamReplicas,
 			}, analytics.Deps{Bus: s.bus, Taxonomy: tax, Metrics: metrics, Log: log, Registry: s.reg})
+		case "faq":
+			var esc faq.Escalator
+			if ing, ok := s.services["ingest"].(*ingest.Service); ok {
+				esc = ing
+			} else {
+				// --only faq: an ingest of its own for escalations.
+				if esc, err = ingest.New(ctx, ingest.Config{}, ingest.Deps{Bus: s.bus, Log: log, Registry: s.reg}); err != nil {
+					break
+				}
+			}
+			var reasons retrieval.ReasonScorer
+			if slices.Contains(names, "tagger") {
+				reasons = retrieval.CurrentModel(reasonModel.Model)
+			}
+			svc, err = faq.New(ctx, faq.Config{ExpectedResponse: cfg.ExpectedResponse, DeflectionWindow: cfg.DeflectionWindow, TrustProxy: cfg.TrustProxy},
+				faq.Deps{Bus: s.bus, Taxonomy: tax, Escalator: esc, Reasons: reasons, Log: log, Registry: s.reg})
 		case "indexer":
 			svc, err = indexer.New(ctx, indexer.Config{Dir: filepath.Join(cfg.Data, "index", "contacts.bleve"), Durable: cfg.IndexerDurable, AckWait: cfg.AckWait},
 				indexer.Deps{Bus: s.bus, Taxonomy: tax, Metrics: metrics, Log: log, Registry: s.reg})

@@ -1,13 +1,18 @@
 package tagger
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/nocontact/nocontact/pkg/auth"
+	"github.com/nocontact/nocontact/pkg/classify"
 	"github.com/nocontact/nocontact/pkg/httpx"
 )
 
@@ -19,6 +24,54 @@ func (s *Service) Routes(r *httpx.Router) {
 	r.HandleFunc("GET /v1/reasons/modes", people, s.getModes)
 	r.HandleFunc("GET /v1/reasons/suggestions", []auth.Role{auth.RoleOps}, s.getSuggestions)
 	r.HandleFunc("PUT /v1/reasons/{code}/mode", []auth.Role{auth.RoleOps}, s.putMode)
+	if s.models != nil {
+		r.HandleFunc("GET /v1/model", people, s.getModel)
+		r.HandleFunc("POST /v1/model/retrain", []auth.Role{auth.RoleOps}, s.postRetrain)
+		r.HandleFunc("PUT /v1/model", []auth.Role{auth.RoleOps}, s.putModel)
+	}
+}
+
+func (s *Service) getModel(w http.ResponseWriter, _ *http.Request) {
+	httpx.WriteJSON(w, http.StatusOK, s.models.info())
+}
+
+func (s *Service) postRetrain(w http.ResponseWriter, r *http.Request) {
+	if err := s.models.retrain(context.WithoutCancel(r.Context())); err != nil {
+		httpx.WriteError(w, httpx.Errorf(http.StatusConflict, "training_running", "", err.Error()))
+		return
+	}
+	httpx.WriteJSON(w, http.StatusAccepted, s.models.info())
+}
+
+// putModel stores a model trained offline (`nocontact train`) as the
+// current one; every tagger replica swaps it in.
+func (s *Service) putModel(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 512<<20))
+	if err != nil {
+		httpx.WriteError(w, httpx.Errorf(http.StatusRequestEntityTooLarge, "body_too_large", "", "a model may be at most 512 MiB"))
+		return
+	}
+	model, err := classify.Load(bytes.NewReader(data))
+	if err != nil {
+		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "invalid_model", "", "not a nocontact model file: "+err.Error()))
+		return
+	}
+	var unknown []string
+	for _, l := range model.Labels() {
+		if _, ok := s.deps.Decider.tax.Reason(l); !ok && l != model.OOSLabel() {
+			unknown = append(unknown, l)
+		}
+	}
+	if len(unknown) > 0 {
+		httpx.WriteError(w, httpx.Errorf(http.StatusBadRequest, "unknown_labels", "", fmt.Sprintf("the model predicts labels that are not reasons of the taxonomy: %s", strings.Join(unknown, ", "))))
+		return
+	}
+	if err := s.models.publish(r.Context(), model, 0, "upload"); err != nil {
+		s.log.Error().Err(err).Msg("store uploaded model")
+		httpx.Internal(w)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, s.models.info())
 }
 
 func (s *Service) getReview(w http.ResponseWriter, r *http.Request) {

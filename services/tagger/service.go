@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/nocontact/nocontact/pkg/bus"
+	"github.com/nocontact/nocontact/pkg/classify"
 	"github.com/nocontact/nocontact/pkg/pb"
 )
 
@@ -30,12 +31,19 @@ type Config struct {
 	// AckWait is how long a contact may be held before NATS hands it to
 	// another replica (default 60s).
 	AckWait time.Duration
+	// RetrainEvery retrains the reason model from confirmed contacts when
+	// the current model is older than this (0: only on request).
+	RetrainEvery time.Duration
 }
 
 // Deps are the tagger's connections and its decision chain.
 type Deps struct {
-	Bus      *bus.Bus
-	Decider  *Decider
+	Bus     *bus.Bus
+	Decider *Decider
+	// Model, when set, is the learned classifier of the Decider's chain:
+	// the tagger loads it from the models object store, swaps in every new
+	// model, and trains it from confirmed contacts.
+	Model    *classify.ReasonClassifier
 	Metrics  *bus.Metrics
 	Log      zerolog.Logger
 	Registry prometheus.Registerer
@@ -51,6 +59,7 @@ type Service struct {
 	review    jetstream.KeyValue
 	modeKV    jetstream.KeyValue
 	modes     *modes
+	models    *models
 	tagged    *prometheus.CounterVec
 	relabeled prometheus.Counter
 }
@@ -87,6 +96,16 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	if err := s.modes.watch(ctx, s.modeKV); err != nil {
 		return nil, err
 	}
+	if deps.Model != nil {
+		store, err := deps.Bus.ObjectStore(ctx, bus.ObjectModels)
+		if err != nil {
+			return nil, err
+		}
+		s.models = &models{s: s, rc: deps.Model, store: store}
+		if err := s.models.start(ctx); err != nil {
+			return nil, err
+		}
+	}
 	r, err := deps.Bus.NewRunner(ctx, bus.ConsumerConfig{
 		Service:        "tagger",
 		Stream:         bus.StreamContacts,
@@ -101,8 +120,27 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	return s, nil
 }
 
-// Run consumes received contacts until ctx ends.
-func (s *Service) Run(ctx context.Context) error { return s.runner.Run(ctx) }
+// Run consumes received contacts until ctx ends, retraining the model on
+// schedule.
+func (s *Service) Run(ctx context.Context) error {
+	if s.models != nil && s.cfg.RetrainEvery > 0 {
+		go func() {
+			t := time.NewTicker(min(s.cfg.RetrainEvery, time.Hour))
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case now := <-t.C:
+					if s.models.due(s.cfg.RetrainEvery, now) {
+						_ = s.models.retrain(ctx)
+					}
+				}
+			}
+		}()
+	}
+	return s.runner.Run(ctx)
+}
 
 // handle tags a batch and publishes the tags; the runner acks the batch
 // only after JetStream has stored every tag.

@@ -1,0 +1,78 @@
+package classify
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"testing"
+)
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	m := trainSynthetic(t, Options{Seed: 5})
+	data := saved(t, m)
+	got, err := Load(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if got.Version() != m.Version() {
+		t.Errorf("version %s after load, %s before", got.Version(), m.Version())
+	}
+	if !bytes.Equal(saved(t, got), data) {
+		t.Error("saving a loaded model gives different bytes")
+	}
+	for _, e := range synthetic(5, 99) {
+		a, b := m.Predict(e.Text), got.Predict(e.Text)
+		if a.Label != b.Label || a.Confidence != b.Confidence || a.OutOfScope != b.OutOfScope || len(a.Top) != len(b.Top) {
+			t.Fatalf("Predict(%q): %+v before save, %+v after load", e.Text, a, b)
+		}
+	}
+}
+
+func TestLoadRejectsBadData(t *testing.T) {
+	good := saved(t, trainSynthetic(t, Options{Seed: 5}))
+	patched := func(f func(b []byte)) []byte {
+		b := bytes.Clone(good)
+		f(b)
+		return b
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "truncated"},
+		{"bad magic", patched(func(b []byte) { copy(b, "GIF89a") }), "bad magic"},
+		{"newer version", patched(func(b []byte) { binary.LittleEndian.PutUint16(b[len(magic):], formatVersion+1) }), "format version 2"},
+		{"truncated header", good[:len(magic)+1], "truncated"},
+		{"truncated body", good[:len(good)/2], "truncated"},
+		{"truncated checksum", good[:len(good)-2], "truncated checksum"},
+		{"flipped weight", patched(func(b []byte) { b[len(b)-40] ^= 0x10 }), "checksum"},
+		{"huge label count", patched(func(b []byte) { binary.LittleEndian.PutUint32(b[len(magic)+2:], 1<<30) }), "labels"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(bytes.NewReader(tt.data))
+			if !errors.Is(err, ErrBadModel) {
+				t.Fatalf("Load = %v, want ErrBadModel", err)
+			}
+			if !bytes.Contains([]byte(err.Error()), []byte(tt.want)) {
+				t.Errorf("Load = %q, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	good := saved(f, trainSynthetic(f, Options{Seed: 5, SkipCalibration: true}))
+	f.Add(good)
+	f.Add(good[:100])
+	f.Add([]byte(magic))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Load(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		// Whatever loads must predict without panicking.
+		m.Predict("where is my refund")
+	})
+}
