@@ -26,6 +26,7 @@ func commands() []command {
 		{"serve", "run the services (all, or --only some) with one HTTP listener", runServe},
 		{"token", "create, list or revoke API tokens on a running server", runToken},
 		{"bench", "measure throughput (bench ingest)", runBench},
+		{"defects", "list process defects; evaluate them against a demo's ground truth", runDefects},
 		{"report", "print a CPX, Pareto, matrix, cost or repeat report of a running server", runReport},
 		{"demo", "generate a realistic shop history with planted defects and send it", runDemo},
 		{"import", "import contacts, orders (CSV, JSONL, JSON) or articles (Markdown, JSONL)", runImport},

@@ -27,6 +27,7 @@ import (
 	"github.com/nocontact/nocontact/pkg/obs"
 	"github.com/nocontact/nocontact/pkg/taxonomy"
 	"github.com/nocontact/nocontact/services/analytics"
+	"github.com/nocontact/nocontact/services/defects"
 	"github.com/nocontact/nocontact/services/faq"
 	"github.com/nocontact/nocontact/services/faq/retrieval"
 	"github.com/nocontact/nocontact/services/indexer"
@@ -35,7 +36,7 @@ import (
 )
 
 // allServices are the services `serve` runs, in start order.
-var allServices = []string{"ingest", "tagger", "indexer", "analytics", "faq"}
+var allServices = []string{"ingest", "tagger", "indexer", "defects", "analytics", "faq"}
 
 // serveConfig is everything `nocontact serve` is told.
 type serveConfig struct {
@@ -68,6 +69,14 @@ type serveConfig struct {
 	ExpectedResponse       time.Duration
 	DeflectionWindow       time.Duration
 	TrustProxy             bool
+	// AndonWebhooks are the URLs andon alerts are POSTed to.
+	AndonWebhooks []string
+	// AndonPerHour pulls the andon cord when an open defect gets this many
+	// contacts within an hour.
+	AndonPerHour int
+	// AndonSecret signs andon webhooks; it comes from
+	// NOCONTACT_ANDON_SECRET only (never a flag).
+	AndonSecret string
 	// AdminToken comes from NOCONTACT_ADMIN_TOKEN only (never a flag, so
 	// it does not show in process listings).
 	AdminToken string
@@ -105,6 +114,11 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ExpectedResponse, "expected-response", 24*time.Hour, "response time promised to customers who ask for help from the help centre")
 	fs.DurationVar(&c.DeflectionWindow, "deflection-window", 72*time.Hour, "a help-centre session counts as deflected only when no contact from it follows within this window")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", false, "take the client address for rate limits from X-Forwarded-For (only behind a proxy you control)")
+	fs.Func("andon-webhook", "POST andon alerts to this `URL` (repeatable, or a comma-separated list; signed with NOCONTACT_ANDON_SECRET)", func(v string) error {
+		c.AndonWebhooks = append(c.AndonWebhooks, splitList(v)...)
+		return nil
+	})
+	fs.IntVar(&c.AndonPerHour, "andon-per-hour", 10, "pull the andon cord when an open defect gets this many `contacts` within an hour")
 	fs.DurationVar(&c.RetrainEvery, "retrain-every", 24*time.Hour, "retrain the reason model from confirmed contacts when it is older than this (0: only on request)")
 	fs.BoolVar(&c.Demo, "demo", false, "feed the demo history (90 days, planted defects) into this server in the background")
 }
@@ -137,6 +151,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: unexpected arguments %q", fs.Args())
 	}
 	cfg.AdminToken = os.Getenv("NOCONTACT_ADMIN_TOKEN")
+	cfg.AndonSecret = os.Getenv("NOCONTACT_ANDON_SECRET")
 	log, err := obs.NewLogger(obs.LogConfig{Level: cfg.LogLevel, Format: cfg.LogFormat}, stderr)
 	if err != nil {
 		return err
@@ -240,6 +255,13 @@ func newServer(ctx context.Context, cfg serveConfig, log zerolog.Logger, stderr 
 				Bus: s.bus, Decider: tagger.NewDecider(tax, tagger.NewRules(tax, cfg.RuleConfidence), reasonModel),
 				Model: reasonModel, Metrics: metrics, Log: log, Registry: s.reg,
 			})
+		case "defects":
+			svc, err = defects.New(ctx, defects.Config{
+				AckWait:       cfg.AckWait,
+				Webhooks:      cfg.AndonWebhooks,
+				WebhookSecret: cfg.AndonSecret,
+				Detector:      defects.DetectorConfig{AndonPerHour: cfg.AndonPerHour},
+			}, defects.Deps{Bus: s.bus, Taxonomy: tax, Metrics: metrics, Log: log, Registry: s.reg})
 		case "analytics":
 			svc, err = analytics.New(ctx, analytics.Config{
 				Durable: cfg.AnalyticsDurable, TimeZone: cfg.TimeZone, SnapshotEvery: cfg.AnalyticsSnapshotEvery,
