@@ -8,11 +8,14 @@
 #      metric they use exists in the Go code.
 #   3. nats: a 3-node JetStream cluster from deploy/nats/nats.conf forms,
 #      elects a meta leader and refuses anonymous clients.
-#   4. nocontact: `serve --only ingest,indexer` and `serve --only tagger`
-#      start against the cluster and become ready.
-#   5. pipeline: a contact posted to ingest is tagged and found by search.
+#   4. nocontact: `serve --only ingest,indexer`, `serve --only tagger` and
+#      `serve --only analytics,defects,faq` start against the cluster and
+#      become ready.
+#   5. pipeline: a contact posted to ingest is tagged and found by search;
+#      the analytics, defects and help-centre APIs answer.
 #   6. scrape: Prometheus, run from a copy of deploy/prometheus with
-#      loopback targets, scrapes both processes (up == 1) and loads the rules.
+#      loopback targets, scrapes the three processes (up == 1) and loads
+#      the rules.
 #
 # Needs: go, curl, jq, promtool and prometheus (Debian: apt-get install -y
 # curl jq prometheus). Everything listens on 127.0.0.1, on ports from
@@ -29,6 +32,7 @@ NATS_CLUSTER=($((BASE + 11)) $((BASE + 12)) $((BASE + 13)))
 NATS_MONITOR=($((BASE + 21)) $((BASE + 22)) $((BASE + 23)))
 NC_A_PORT=$((BASE + 31)) # ingest,indexer
 NC_B_PORT=$((BASE + 32)) # tagger
+NC_C_PORT=$((BASE + 33)) # analytics,defects,faq
 PROM_PORT=$((BASE + 90))
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/nocontact-validate.XXXXXX")
@@ -137,7 +141,7 @@ check_tools() {
 		exit 1
 	fi
 	local p
-	for p in "${NATS_CLIENT[@]}" "${NATS_CLUSTER[@]}" "${NATS_MONITOR[@]}" $NC_A_PORT $NC_B_PORT $PROM_PORT; do
+	for p in "${NATS_CLIENT[@]}" "${NATS_CLUSTER[@]}" "${NATS_MONITOR[@]}" $NC_A_PORT $NC_B_PORT $NC_C_PORT $PROM_PORT; do
 		if ! port_free "$p"; then
 			echo "FAIL ports: 127.0.0.1:$p is in use; set VALIDATE_PORT_BASE to a free range (now $BASE)"
 			exit 1
@@ -206,7 +210,8 @@ step_prometheus() {
 	done
 	# Every metric the rules and dashboards read is defined in the Go code.
 	local m base missing=()
-	for m in $({ grep -v "^\s*#" rules/nocontact.rules.yml; cat "$DEPLOY"/grafana/dashboards/*.json; } | grep -o 'nocontact_[a-z0-9_]*[a-z0-9]' | sort -u); do
+	# Every rules file (not only nocontact.rules.yml), comments left out.
+	for m in $({ cat rules/*.rules.yml | grep -v "^\s*#"; cat "$DEPLOY"/grafana/dashboards/*.json; } | grep -o 'nocontact_[a-z0-9_]*[a-z0-9]' | sort -u); do
 		base=$(echo "$m" | sed -E 's/_(bucket|sum|count)$//')
 		grep -rqF --include='*.go' "\"$base\"" "$ROOT/pkg" "$ROOT/services" || missing+=("$m")
 	done
@@ -214,7 +219,7 @@ step_prometheus() {
 		log "metrics used by rules or dashboards but defined nowhere in pkg/ or services/: ${missing[*]}"
 		ok=1
 	else
-		log "every nocontact_* metric in the rules and dashboards is defined in the Go code"
+		log "every nocontact_* metric in $(ls rules/*.rules.yml | xargs -n1 basename | paste -sd, -) and the dashboards is defined in the Go code"
 	fi
 	cd "$ROOT" || return 1
 	return $ok
@@ -319,7 +324,16 @@ step_nocontact() {
 		show_log "$TMP/nocontact-b.log"
 		return 1
 	fi
-	log "both processes answer /healthz and /readyz (connected to the cluster)"
+	start "nocontact analytics,defects,faq" "$TMP/nocontact-c.log" env NOCONTACT_ADMIN_TOKEN="$ADMIN_TOKEN" \
+		NOCONTACT_ANDON_SECRET="validate-andon-secret" \
+		"$TMP/nocontact" serve --http "127.0.0.1:$NC_C_PORT" --data "$TMP/nocontact-c" --nats "$urls" \
+		--only analytics,defects,faq --analytics-durable analytics-validate --trust-proxy \
+		--stream-replicas 3 --log-format json
+	if ! WATCH=$LAST_PID wait_for 60 "nocontact analytics,defects,faq ready" ready "$NC_C_PORT"; then
+		show_log "$TMP/nocontact-c.log"
+		return 1
+	fi
+	log "all three processes answer /healthz and /readyz (connected to the cluster)"
 	local streams mon
 	# Each node lists the streams it holds; together they hold them all.
 	streams=$(for mon in "${NATS_MONITOR[@]}"; do
@@ -386,6 +400,18 @@ step_pipeline() {
 		return 1
 	fi
 	log "search without a token: 401"
+	# The services of the third process answer their routes.
+	local path auth
+	for path in /help/ "/v1/faq/search?q=parcel" /v1/articles /v1/metrics/selfservice /v1/metrics/cpx /v1/defects; do
+		auth=(-H "Authorization: Bearer $ADMIN_TOKEN")
+		case $path in /help/* | /v1/faq/search*) auth=() ;; esac # public
+		status=$(curl -sS -o "$TMP/get.out" -w '%{http_code}' "${auth[@]}" "http://127.0.0.1:$NC_C_PORT$path")
+		if [ "$status" != 200 ]; then
+			log "GET $path answered $status: $(head -c 300 "$TMP/get.out")"
+			return 1
+		fi
+	done
+	log "analytics, defects and faq answer GET /help/, /v1/faq/search (no token), /v1/articles, /v1/metrics/selfservice, /v1/metrics/cpx, /v1/defects: 200"
 }
 
 # --------------------------------------------------------------- 6. scrape
@@ -393,7 +419,7 @@ targets_up() {
 	local n
 	n=$(curl -fsS "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode 'query=count(up{job="nocontact"} == 1)' |
 		jq -r '.data.result[0].value[1] // "0"') || return 1
-	[ "$n" = 2 ]
+	[ "$n" = 3 ]
 }
 
 step_scrape() {
@@ -408,6 +434,9 @@ step_scrape() {
 - targets: ["127.0.0.1:$NC_B_PORT"]
   labels:
     component: tagger
+- targets: ["127.0.0.1:$NC_C_PORT"]
+  labels:
+    component: analytics-defects-faq
 EOF
 	start prometheus "$TMP/prometheus.log" prometheus --config.file="$p/prometheus.yml" \
 		--storage.tsdb.path="$p/data" --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn
@@ -415,7 +444,7 @@ EOF
 		show_log "$TMP/prometheus.log"
 		return 1
 	fi
-	if ! wait_for 60 "both nocontact targets up" targets_up; then
+	if ! wait_for 60 "all three nocontact targets up" targets_up; then
 		curl -fsS "http://127.0.0.1:$PROM_PORT/api/v1/targets" |
 			jq -r '.data.activeTargets[] | "      \(.scrapeUrl) \(.health) \(.lastError)"'
 		show_log "$TMP/prometheus.log"
@@ -439,17 +468,17 @@ step "lint: YAML/JSON and manifest consistency" step_lint
 step "prometheus: config, rules, rule tests, dashboard queries" step_prometheus
 step "nats: 3-node JetStream cluster from deploy/nats" step_nats
 if failed "nats: 3-node JetStream cluster from deploy/nats"; then
-	skip "nocontact: ingest,indexer and tagger processes on the cluster" "needs the NATS cluster"
+	skip "nocontact: ingest,indexer / tagger / analytics,defects,faq processes on the cluster" "needs the NATS cluster"
 	skip "pipeline: post a contact, find it tagged" "needs the NATS cluster"
-	skip "scrape: Prometheus scrapes both processes" "needs the NATS cluster"
+	skip "scrape: Prometheus scrapes the three processes" "needs the NATS cluster"
 else
-	step "nocontact: ingest,indexer and tagger processes on the cluster" step_nocontact
-	if failed "nocontact: ingest,indexer and tagger processes on the cluster"; then
+	step "nocontact: ingest,indexer / tagger / analytics,defects,faq processes on the cluster" step_nocontact
+	if failed "nocontact: ingest,indexer / tagger / analytics,defects,faq processes on the cluster"; then
 		skip "pipeline: post a contact, find it tagged" "needs the nocontact processes"
-		skip "scrape: Prometheus scrapes both processes" "needs the nocontact processes"
+		skip "scrape: Prometheus scrapes the three processes" "needs the nocontact processes"
 	else
 		step "pipeline: post a contact, find it tagged" step_pipeline
-		step "scrape: Prometheus scrapes both processes" step_scrape
+		step "scrape: Prometheus scrapes the three processes" step_scrape
 	fi
 fi
 

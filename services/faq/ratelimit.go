@@ -78,13 +78,14 @@ func (l *limiter) sweep(now time.Time, burst float64) {
 	}
 }
 
-// clientIP is the request's client address: the first X-Forwarded-For
-// entry when the service sits behind a trusted proxy, else the peer.
+// clientIP is the request's client address: behind a trusted proxy, the
+// last X-Forwarded-For entry (the one that proxy appended; earlier
+// entries come from the client and can be forged), else the peer.
 func clientIP(r *http.Request, trustProxy bool) string {
 	if trustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			entries := strings.Split(xff[len(xff)-1], ",")
+			if ip := net.ParseIP(strings.TrimSpace(entries[len(entries)-1])); ip != nil {
 				return ip.String()
 			}
 		}
