@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -23,7 +24,13 @@ func envName(flagName string) string {
 
 // parse applies environment defaults for every flag not given on the
 // command line, then parses args.
-func parse(fs *flag.FlagSet, args []string) error {
+func parse(fs *flag.FlagSet, args []string) error { return parseExcept(fs, args) }
+
+// parseExcept is parse for a command some of whose flags must not read the
+// environment, because their NOCONTACT_* name means something else to
+// other commands (train's --data is a training file; NOCONTACT_DATA is
+// serve's data directory).
+func parseExcept(fs *flag.FlagSet, args []string, noEnv ...string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -31,7 +38,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
+		if set[f.Name] || err != nil || slices.Contains(noEnv, f.Name) {
 			return
 		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {

@@ -39,7 +39,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	verbose := fs.Bool("verbose", false, "log the cross-validation folds")
 	var cf classifyFlags
 	cf.register(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseExcept(fs, args, "data"); err != nil {
 		return err
 	}
 	if *data == "" || fs.NArg() > 0 {
