@@ -25,7 +25,7 @@ func BenchmarkHTTPSearch10k(b *testing.B) {
 		h.svc.st.upsertArticle(Article{ID: a.ID, Slug: a.ID, Locale: a.Locale, Title: a.Title, Body: a.Body, Questions: a.Questions, Status: StatusPublished})
 	}
 	version, all, _ := h.svc.st.articlesSince(0)
-	h.svc.snap.Store(h.svc.build(version, all))
+	h.svc.replace(h.svc.build(version, all))
 	h.svc.ready.Store(true)
 	queries := retrieval.SyntheticQueries(arts, 1000, 3)
 	paths := make([]string, len(queries))

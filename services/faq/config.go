@@ -52,6 +52,14 @@ type Config struct {
 	// which at most this share helpful (defaults 3 and 0.5).
 	CueMinVotes        int
 	CueUnhelpfulAtMost float64
+	// Dir is the service's data directory: the Bleve search index of the
+	// published articles lives in Dir/search-<n> (rebuilt from the stream
+	// at start; stale ones are removed). Empty: the Bleve index is kept in
+	// memory.
+	Dir string
+	// Candidates is how many Bleve hits the fused ranking re-scores
+	// (default 100).
+	Candidates int
 	// ConsumerName prefixes the names of the service's ordered consumers
 	// in monitoring (default "faq").
 	ConsumerName string

@@ -99,7 +99,7 @@ func startHelpCentre(t testing.TB, mutate ...func(*Config)) *helpCentre {
 	}
 	clk := &clock{t: time.Now().UTC()}
 	issues := &fakeKnownIssues{}
-	cfg := Config{RebuildDelay: 20 * time.Millisecond, ExpectedResponse: 4 * time.Hour,
+	cfg := Config{Dir: t.TempDir(), RebuildDelay: 20 * time.Millisecond, ExpectedResponse: 4 * time.Hour,
 		EscalateRate: Rate{PerSecond: 100, Burst: 100}, FeedbackRate: Rate{PerSecond: 100, Burst: 100}}
 	for _, m := range mutate {
 		m(&cfg)

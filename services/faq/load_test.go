@@ -53,7 +53,7 @@ func TestServeForLoad(t *testing.T) {
 	}
 	version, all, _ := svc.st.articlesSince(0)
 	start := time.Now()
-	svc.snap.Store(svc.build(version, all))
+	svc.replace(svc.build(version, all))
 	svc.ready.Store(true)
 	t.Logf("indexed %d articles in %s", len(all), time.Since(start))
 	if script := os.Getenv("NOCONTACT_FAQ_LOAD_SCRIPT"); script != "" {

@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,13 +63,15 @@ type Deps struct {
 
 // Service is the help centre.
 type Service struct {
-	cfg  Config
-	deps Deps
-	log  zerolog.Logger
-	now  func() time.Time
-	subj subjects
-	st   *state
-	m    *metrics
+	// builds numbers the search indexes, for their directories.
+	builds atomic.Uint64
+	cfg    Config
+	deps   Deps
+	log    zerolog.Logger
+	now    func() time.Time
+	subj   subjects
+	st     *state
+	m      *metrics
 
 	snap    atomic.Pointer[snapshot]
 	changed chan struct{}
@@ -175,6 +179,18 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 	s.escalateLimit = newLimiter(cfg.EscalateRate, deps.Now)
 	s.pageLimit = newLimiter(cfg.PageRate, deps.Now)
 	s.st.maxExamples = 5
+	if cfg.Dir != "" {
+		// Indexes of an earlier run are rebuilt from the stream.
+		old, _ := filepath.Glob(filepath.Join(cfg.Dir, "search-*"))
+		for _, d := range old {
+			if err := os.RemoveAll(d); err != nil {
+				return nil, fmt.Errorf("faq: remove old search index: %w", err)
+			}
+		}
+		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("faq: data dir: %w", err)
+		}
+	}
 	s.snap.Store(s.build(0, nil))
 	p, err := newPages()
 	if err != nil {
@@ -206,7 +222,16 @@ func (s *Service) build(version uint64, arts []Article) *snapshot {
 	for k, v := range s.cfg.Synonyms {
 		syn[k] = append(syn[k], v...)
 	}
-	ix := retrieval.Build(docs, retrieval.Options{Weights: s.cfg.Weights, Synonyms: syn, Reasons: s.deps.Reasons})
+	opts := retrieval.Options{Weights: s.cfg.Weights, Synonyms: syn, Reasons: s.deps.Reasons, Bleve: true, Candidates: s.cfg.Candidates}
+	if s.cfg.Dir != "" {
+		opts.Dir = filepath.Join(s.cfg.Dir, fmt.Sprintf("search-%d", s.builds.Add(1)))
+	}
+	ix, err := retrieval.New(docs, opts)
+	if err != nil {
+		// Search keeps working on the in-memory views alone.
+		s.log.Error().Err(err).Msg("bleve search index: ranking without it")
+		ix = retrieval.Build(docs, retrieval.Options{Weights: s.cfg.Weights, Synonyms: syn, Reasons: s.deps.Reasons})
+	}
 	s.m.articles.Set(float64(ix.Len()))
 	return &snapshot{version: version, ix: ix, arts: byID, plain: plain}
 }
@@ -243,6 +268,9 @@ func (s *Service) Run(ctx context.Context) error {
 	<-ctx.Done()
 	s.appliedC.Broadcast()
 	wg.Wait()
+	if err := s.snap.Load().ix.Close(); err != nil {
+		s.log.Warn().Err(err).Msg("close the search index")
+	}
 	close(errs)
 	return <-errs
 }
@@ -424,7 +452,7 @@ func (s *Service) warmUp(ctx context.Context) error {
 	}
 	version, arts, changed := s.st.articlesSince(s.snap.Load().version)
 	if changed {
-		s.snap.Store(s.build(version, arts))
+		s.replace(s.build(version, arts))
 	}
 	s.ready.Store(true)
 	s.log.Info().Int("articles", s.snap.Load().ix.Len()).Uint64("events", info.State.LastSeq).Msg("help centre ready")
@@ -461,8 +489,19 @@ func (s *Service) rebuildLoop(ctx context.Context) error {
 			continue
 		}
 		start := time.Now()
-		s.snap.Store(s.build(version, arts))
+		s.replace(s.build(version, arts))
 		s.log.Debug().Int("articles", len(arts)).Dur("took", time.Since(start)).Msg("search index rebuilt")
+	}
+}
+
+// replace serves a new snapshot and closes the previous one's Bleve index:
+// searches still on it finish first, later ones rank without its first
+// stage.
+func (s *Service) replace(n *snapshot) {
+	if old := s.snap.Swap(n); old != nil {
+		if err := old.ix.Close(); err != nil {
+			s.log.Warn().Err(err).Msg("close the previous search index")
+		}
 	}
 }
 

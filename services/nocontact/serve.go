@@ -282,7 +282,7 @@ func newServer(ctx context.Context, cfg serveConfig, log zerolog.Logger, stderr 
 			if slices.Contains(names, "tagger") {
 				reasons = retrieval.CurrentModel(reasonModel.Model)
 			}
-			svc, err = faq.New(ctx, faq.Config{ExpectedResponse: cfg.ExpectedResponse, DeflectionWindow: cfg.DeflectionWindow, TrustProxy: cfg.TrustProxy},
+			svc, err = faq.New(ctx, faq.Config{Dir: filepath.Join(cfg.Data, "index", "faq"), ExpectedResponse: cfg.ExpectedResponse, DeflectionWindow: cfg.DeflectionWindow, TrustProxy: cfg.TrustProxy},
 				faq.Deps{Bus: s.bus, Taxonomy: tax, Escalator: esc, Reasons: reasons, Log: log, Registry: s.reg})
 		case "indexer":
 			svc, err = indexer.New(ctx, indexer.Config{Dir: filepath.Join(cfg.Data, "index", "contacts.bleve"), Durable: cfg.IndexerDurable, AckWait: cfg.AckWait},

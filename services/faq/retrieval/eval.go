@@ -167,6 +167,9 @@ type EvalConfig struct {
 	History string
 	// Weights tune ranking (zero: defaults).
 	Weights Weights
+	// NoBleve ranks with the in-memory views alone, without the Bleve
+	// first stage (for comparison).
+	NoBleve bool
 	// Logf receives progress lines (may be nil).
 	Logf func(format string, args ...any)
 }
@@ -209,7 +212,12 @@ func EvalFiles(ctx context.Context, cfg EvalConfig) (Metrics, error) {
 		}
 		opts.Reasons = sc
 	}
-	ix := Build(arts, opts)
+	opts.Bleve = !cfg.NoBleve
+	ix, err := New(arts, opts)
+	if err != nil {
+		return Metrics{}, err
+	}
+	defer ix.Close()
 	logf("indexed %d articles; running %d queries", ix.Len(), len(queries))
 	return Evaluate(ix, queries), nil
 }

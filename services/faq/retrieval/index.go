@@ -130,6 +130,15 @@ type Options struct {
 	// one more way of asking for the articles that link to its reason, in
 	// the per-question views (never shown to anyone).
 	History []Example
+	// Bleve, with New, makes a Bleve index the store and first stage of
+	// retrieval: the fused views re-rank only its top Candidates hits
+	// (and the reason model's articles).
+	Bleve bool
+	// Dir is the directory of the Bleve index; New creates it and Close
+	// removes it. Empty: the Bleve index is in memory only.
+	Dir string
+	// Candidates is how many Bleve hits are re-ranked (default 100).
+	Candidates int
 }
 
 // Example is a past contact's text and its reason code.
@@ -175,6 +184,42 @@ type Index struct {
 	// byFirst lists the indexed word terms by their first letter, for
 	// typo corrections.
 	byFirst map[rune][]string
+	// bl is the Bleve first stage, or nil.
+	bl *bleveStage
+}
+
+// New builds the index like Build and, with opts.Bleve, a Bleve index of
+// the articles as the first retrieval stage. Close the index when it is
+// replaced.
+func New(articles []Article, opts Options) (*Index, error) {
+	ix := Build(articles, opts)
+	if !opts.Bleve {
+		return ix, nil
+	}
+	k := opts.Candidates
+	if k <= 0 {
+		k = 100
+	}
+	syn := opts.Synonyms
+	if syn == nil {
+		syn = DefaultSynonyms()
+	}
+	bl, err := openBleve(opts.Dir, ix.arts, ix.locales, syn, k, [3]float64{3, 2, 1})
+	if err != nil {
+		return nil, err
+	}
+	ix.bl = bl
+	return ix, nil
+}
+
+// Close releases the Bleve index (and removes its directory), once the
+// searches in flight are done. Later searches rank without the first
+// stage. Close is safe on an index without one.
+func (ix *Index) Close() error {
+	if ix == nil || ix.bl == nil {
+		return nil
+	}
+	return ix.bl.close()
 }
 
 // base returns the language part of a locale tag, lower-cased.
@@ -602,6 +647,12 @@ func (ix *Index) Search(q Query) []Hit {
 	for _, t := range terms {
 		ws = append(ws, t.term)
 	}
+	var cand map[int32]bool
+	if ix.bl != nil {
+		if c, ok := ix.bl.candidates(q.Text, q.Locales); ok {
+			cand = c
+		}
+	}
 	s := ix.pool.Get().(*scratch)
 	defer func() { s.reset(); ix.pool.Put(s) }()
 	w := ix.w
@@ -749,17 +800,22 @@ func (ix *Index) Search(q Query) []Hit {
 			}
 		}
 	}
-	return ix.fuse(s, q, ws, limit)
+	return ix.fuse(s, q, ws, limit, cand)
 }
 
 // fuse combines the views of the touched articles into the top hits.
-func (ix *Index) fuse(s *scratch, q Query, ws []string, limit int) []Hit {
+// A non-nil cand keeps only the first stage's candidates and the articles
+// the reason model scores.
+func (ix *Index) fuse(s *scratch, q Query, ws []string, limit int, cand map[int32]bool) []Hit {
 	w := ix.w
 	weights := [5]float64{on(w.Article), on(w.Best), on(w.Grams), on(w.GramsArticle), on(w.Reason)}
 	var maxes [5]float64
 	allowed := s.touched[:0:0]
 	for _, d := range s.touched {
 		if !ix.allowed(d, q) {
+			continue
+		}
+		if cand != nil && !cand[d] && s.views[int(d)*nViews+4] == 0 {
 			continue
 		}
 		allowed = append(allowed, d)

@@ -3,6 +3,7 @@ package retrieval
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -119,7 +120,12 @@ func TestQualityFloors(t *testing.T) {
 			qs = append(qs, LabeledQuery{Text: r[0], ArticleID: r[1]})
 		}
 	}
-	b := Evaluate(Build(arts, Options{}), qs)
+	bix, err := New(arts, Options{Bleve: true, Dir: filepath.Join(t.TempDir(), "bleve")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bix.Close()
+	b := Evaluate(bix, qs)
 	t.Logf("banking77 (no history, %d training rows): %+v", len(qs), b)
 	if b.PAt1 < 0.67 {
 		t.Errorf("banking77 P@1 %.3f below 0.67", b.PAt1)
@@ -146,9 +152,101 @@ func BenchmarkSearch10k(b *testing.B) {
 	b.ReportMetric(float64(times[len(times)/2].Microseconds()), "p50-µs")
 }
 
+// BenchmarkSearch10kBleve is BenchmarkSearch10k with the Bleve first
+// stage (on disk) in front of the fused views.
+func BenchmarkSearch10kBleve(b *testing.B) {
+	arts := Synthetic(10000, 1)
+	ix, err := New(arts, Options{Bleve: true, Dir: filepath.Join(b.TempDir(), "bleve")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	queries := SyntheticQueries(arts, 500, 2)
+	var times []time.Duration
+	i := 0
+	for b.Loop() {
+		start := time.Now()
+		ix.Search(Query{Text: queries[i%len(queries)], Limit: 10})
+		times = append(times, time.Since(start))
+		i++
+	}
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(times[len(times)/2].Microseconds()), "p50-µs")
+}
+
+func BenchmarkBuild10kBleve(b *testing.B) {
+	arts := Synthetic(10000, 1)
+	for b.Loop() {
+		ix, err := New(arts, Options{Bleve: true, Dir: filepath.Join(b.TempDir(), "bleve")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix.Close()
+	}
+}
+
 func BenchmarkBuild10k(b *testing.B) {
 	arts := Synthetic(10000, 1)
 	for b.Loop() {
 		Build(arts, Options{})
+	}
+}
+
+// TestBleveFirstStage checks the Bleve index alone (per-locale analysis,
+// fuzzy terms, synonyms), the fused ranking over its candidates, and that
+// Close removes the index from disk.
+func TestBleveFirstStage(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bleve")
+	ix, err := New(small(), Options{Bleve: true, Dir: dir, Synonyms: Synonyms{"package": {"parcel"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("index not on disk: %v", err)
+	}
+	id := func(s string) int32 {
+		for d, a := range ix.arts {
+			if a.ID == s {
+				return int32(d)
+			}
+		}
+		t.Fatalf("no article %s", s)
+		return -1
+	}
+	for _, tc := range []struct {
+		q, want string
+		locales []string
+	}{
+		{"refunded", "refund", nil},             // English stemming
+		{"pasword", "password", nil},            // fuzzy: one edit
+		{"package", "track", nil},               // synonym of parcel
+		{"退款", "refund-zh", nil},                // Chinese bigram
+		{"什么时候到账", "refund-zh", []string{"zh"}}, // Chinese question field
+	} {
+		c, ok := ix.bl.candidates(tc.q, tc.locales)
+		if !ok || !c[id(tc.want)] {
+			t.Errorf("%q: candidates %v, want %s", tc.q, c, tc.want)
+		}
+	}
+	if c, _ := ix.bl.candidates("refund", []string{"zh"}); c[id("refund")] {
+		t.Errorf("locale zh found the English article: %v", c)
+	}
+	for _, tc := range []struct{ q, want string }{
+		{"refunded", "refund"}, {"forgoten passwrd", "password"}, {"money back", "refund"}, {"退款", "refund-zh"},
+	} {
+		if hits := ix.Search(Query{Text: tc.q}); len(hits) == 0 || hits[0].ID != tc.want {
+			t.Errorf("%q: hits %v, want %s first", tc.q, hits, tc.want)
+		}
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("index dir left after Close: %v", err)
+	}
+	// A closed index still answers, from the in-memory views.
+	if hits := ix.Search(Query{Text: "refund"}); len(hits) == 0 || hits[0].ID != "refund" {
+		t.Errorf("after Close: %v", hits)
 	}
 }
