@@ -43,7 +43,8 @@ func TestServeForLoad(t *testing.T) {
 	}
 	off := Rate{PerSecond: -1}
 	reg := prometheus.NewRegistry()
-	svc, err := New(context.Background(), Config{SearchRate: off, PageRate: off}, Deps{Bus: b, Taxonomy: tax, Log: tu.Logger(t), Registry: reg})
+	// An index on disk, as `nocontact serve` keeps it.
+	svc, err := New(context.Background(), Config{Dir: t.TempDir(), SearchRate: off, PageRate: off}, Deps{Bus: b, Taxonomy: tax, Log: tu.Logger(t), Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
