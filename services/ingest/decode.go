@@ -819,31 +819,42 @@ func contactFieldNames() []string {
 		"locale", "subject", "text", "reason", "handle_seconds", "metadata"}
 }
 
+// fields walks the keys of the object at d.pos: each must be known to
+// lookup (an unknown one is an error suggesting the nearest of names) and
+// appear once; set decodes the value of field f.
+func (d *decoder) fields(lookup func(key []byte) (int, string), names func() []string, set func(f int) error) error {
+	var seen uint32
+	for first := true; ; first = false {
+		d.field = ""
+		key, more, err := d.nextKey(first)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+		f, name := lookup(key)
+		if f < 0 {
+			return d.unknownField(key, names())
+		}
+		d.field = name
+		if seen&(1<<f) != 0 {
+			return d.bad(CodeDuplicateField, "%s appears more than once", name)
+		}
+		seen |= 1 << f
+		if err := set(f); err != nil {
+			return err
+		}
+	}
+}
+
 // contact decodes one contact object at d.pos.
 func (d *decoder) contact() (*pb.Contact, error) {
 	if err := d.beginItem(); err != nil {
 		return nil, err
 	}
 	c := &pb.Contact{}
-	var seen uint32
-	for first := true; ; first = false {
-		d.field = ""
-		key, more, err := d.nextKey(first)
-		if err != nil {
-			return nil, err
-		}
-		if !more {
-			break
-		}
-		f, name := contactField(key)
-		if f < 0 {
-			return nil, d.unknownField(key, contactFieldNames())
-		}
-		d.field = name
-		if seen&(1<<f) != 0 {
-			return nil, d.bad(CodeDuplicateField, "%s appears more than once", name)
-		}
-		seen |= 1 << f
+	err := d.fields(contactField, contactFieldNames, func(f int) (err error) {
 		switch f {
 		case cExternalID:
 			c.ExternalId, err = d.text(maxIDChars)
@@ -872,9 +883,10 @@ func (d *decoder) contact() (*pb.Contact, error) {
 		case cMetadata:
 			c.Metadata, err = d.metadata()
 		}
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if c.Text == "" && c.Subject == "" {
 		d.field = "text"
@@ -1157,25 +1169,7 @@ func (d *decoder) order() (*pb.Order, error) {
 		return nil, err
 	}
 	o := &pb.Order{}
-	var seen uint32
-	for first := true; ; first = false {
-		d.field = ""
-		key, more, err := d.nextKey(first)
-		if err != nil {
-			return nil, err
-		}
-		if !more {
-			break
-		}
-		f, name := orderField(key)
-		if f < 0 {
-			return nil, d.unknownField(key, orderFieldNames())
-		}
-		d.field = name
-		if seen&(1<<f) != 0 {
-			return nil, d.bad(CodeDuplicateField, "%s appears more than once", name)
-		}
-		seen |= 1 << f
+	err := d.fields(orderField, orderFieldNames, func(f int) (err error) {
 		switch f {
 		case oOrderID:
 			o.OrderId, err = d.text(maxIDChars)
@@ -1194,9 +1188,10 @@ func (d *decoder) order() (*pb.Order, error) {
 		case oSource:
 			o.Source, err = d.source()
 		}
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if o.OrderId == "" {
 		d.field = "order_id"
