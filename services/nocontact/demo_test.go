@@ -44,7 +44,8 @@ func (ts *testServer) allContactReasons(query string) map[string]string {
 func TestDemoCommandFeedsAServerWithTheTruth(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	truthPath := filepath.Join(t.TempDir(), "truth.json")
-	args := []string{"demo", "--days", "7", "--orders-per-day", "200", "--seed", "5", "--truth", truthPath,
+	// A fixed start: the same history every day the test runs.
+	args := []string{"demo", "--days", "7", "--start", "2026-11-18", "--orders-per-day", "200", "--seed", "5", "--truth", truthPath,
 		"--url", ts.url, "--token", testAdmin, "--batch", "300"}
 	out, stderr, err := runCmd(t, context.Background(), args...)
 	if err != nil {
