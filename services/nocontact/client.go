@@ -86,7 +86,9 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 			Error apiError `json:"error"`
 		}
 		if json.Unmarshal(data, &e) != nil || e.Error.Code == "" {
-			return fmt.Errorf("server answered %s: %.200s", resp.Status, data)
+			// Not one of ours (a proxy, say): still an *apiError with the status.
+			e.Error = apiError{Code: strings.ToLower(strings.ReplaceAll(http.StatusText(resp.StatusCode), " ", "_")),
+				Message: strings.TrimSpace(string(data[:min(len(data), 200)]))}
 		}
 		e.Error.Status = resp.StatusCode
 		return &e.Error

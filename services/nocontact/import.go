@@ -1577,40 +1577,7 @@ var errHelpCentreMissing = errors.New("the server has no help centre yet (POST /
 // postOnce sends one request and decodes its JSON answer; errors from the
 // server come back as *apiError with the status.
 func postOnce(ctx context.Context, c *apiClient, path, contentType string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", contentType)
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error apiError `json:"error"`
-		}
-		if json.Unmarshal(data, &e) != nil || e.Error.Code == "" {
-			e.Error = apiError{Code: strings.ToLower(strings.ReplaceAll(http.StatusText(resp.StatusCode), " ", "_")),
-				Message: strings.TrimSpace(string(data[:min(len(data), 200)]))}
-		}
-		e.Error.Status = resp.StatusCode
-		return &e.Error
-	}
-	if out != nil && len(data) > 0 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("decode answer of POST %s: %w", path, err)
-		}
-	}
-	return nil
+	return c.do(ctx, http.MethodPost, path, contentType, body, out)
 }
 
 // postWithRetry posts items to an ingest route and returns its answer.
