@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/nocontact/nocontact/pkg/bus"
 )
 
 // Role is what a token may do.
@@ -90,39 +92,11 @@ func NewStore(kv jetstream.KeyValue) *Store {
 // returns after the initial values are loaded; updates continue in the
 // background.
 func (s *Store) Watch(ctx context.Context) error {
-	w, err := s.kv.WatchAll(ctx)
-	if err != nil {
-		return fmt.Errorf("auth: watch tokens: %w", err)
+	if err := bus.FollowKeys(ctx, s.kv, s.apply); err != nil {
+		return fmt.Errorf("auth: %w", err)
 	}
-	initial := make(chan struct{})
-	go func() {
-		defer func() { _ = w.Stop() }()
-		var once sync.Once
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e == nil {
-					once.Do(func() { close(initial) })
-					continue
-				}
-				s.apply(e)
-			}
-		}
-	}()
-	select {
-	case <-initial:
-		close(s.ready)
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(30 * time.Second):
-		return errors.New("auth: tokens not loaded after 30s")
-	}
+	close(s.ready)
+	return nil
 }
 
 func (s *Store) apply(e jetstream.KeyValueEntry) {

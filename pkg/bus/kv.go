@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -73,4 +75,43 @@ func (b *Bus) WriteKeys(ctx context.Context, bucket string, writes []KeyWrite) [
 		}
 	}
 	return results
+}
+
+// FollowKeys calls apply with every entry of the bucket (puts, deletes and
+// purges) and keeps doing so for later changes until ctx ends. It returns
+// once the entries present at the start have been applied, so a caller's
+// local copy is complete when it returns.
+func FollowKeys(ctx context.Context, kv jetstream.KeyValue, apply func(jetstream.KeyValueEntry)) error {
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("bus: watch %s: %w", kv.Bucket(), err)
+	}
+	loaded := make(chan struct{})
+	go func() {
+		defer func() { _ = w.Stop() }()
+		var once sync.Once
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					once.Do(func() { close(loaded) })
+					continue
+				}
+				apply(e)
+			}
+		}
+	}()
+	select {
+	case <-loaded:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("bus: %s not loaded after 30s", kv.Bucket())
+	}
 }

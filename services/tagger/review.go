@@ -104,44 +104,15 @@ func (m *modes) all() map[string]string {
 
 // watch loads the bucket and follows its updates until ctx ends.
 func (m *modes) watch(ctx context.Context, kv jetstream.KeyValue) error {
-	w, err := kv.WatchAll(ctx)
-	if err != nil {
-		return fmt.Errorf("tagger: watch reason modes: %w", err)
-	}
-	loaded := make(chan struct{})
-	go func() {
-		defer func() { _ = w.Stop() }()
-		var once sync.Once
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e == nil {
-					once.Do(func() { close(loaded) })
-					continue
-				}
-				m.mu.Lock()
-				if e.Operation() == jetstream.KeyValuePut {
-					m.m[e.Key()] = string(e.Value())
-				} else {
-					delete(m.m, e.Key())
-				}
-				m.mu.Unlock()
-			}
+	return bus.FollowKeys(ctx, kv, func(e jetstream.KeyValueEntry) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if e.Operation() == jetstream.KeyValuePut {
+			m.m[e.Key()] = string(e.Value())
+		} else {
+			delete(m.m, e.Key())
 		}
-	}()
-	select {
-	case <-loaded:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(30 * time.Second):
-		return errors.New("tagger: reason modes not loaded after 30s")
-	}
+	})
 }
 
 // ErrContactNotFound is returned when no tagged contact has the id.
