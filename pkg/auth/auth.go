@@ -80,12 +80,11 @@ type Store struct {
 
 	mu     sync.RWMutex
 	tokens map[string]Principal
-	ready  chan struct{}
 }
 
 // NewStore returns a store over kv; call Watch before Lookup.
 func NewStore(kv jetstream.KeyValue) *Store {
-	return &Store{kv: kv, tokens: map[string]Principal{}, ready: make(chan struct{})}
+	return &Store{kv: kv, tokens: map[string]Principal{}}
 }
 
 // Watch keeps the local copy in step with the bucket until ctx ends. It
@@ -95,7 +94,6 @@ func (s *Store) Watch(ctx context.Context) error {
 	if err := bus.FollowKeys(ctx, s.kv, s.apply); err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	close(s.ready)
 	return nil
 }
 
