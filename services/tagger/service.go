@@ -181,11 +181,17 @@ func (s *Service) handle(ctx context.Context, batch []jetstream.Msg) []error {
 		}
 		return errs
 	}
+	// The review queue is written before the tags are published, so a
+	// contact is never searchable as unclassified while missing from the
+	// queue (a failed publish leaves an entry the redelivery rewrites).
+	if err := s.queueForReview(ctx, published); err != nil {
+		return fail(err)
+	}
 	acks, err := s.deps.Bus.PublishAcks(ctx, events...)
 	if err != nil {
 		return fail(err)
 	}
-	if err := s.record(ctx, published, acks); err != nil {
+	if err := s.recordTags(ctx, published, acks); err != nil {
 		return fail(err)
 	}
 	for i, t := range tags {
@@ -196,27 +202,34 @@ func (s *Service) handle(ctx context.Context, batch []jetstream.Msg) []error {
 	return errs
 }
 
-// record remembers where each contact's tag is (so it can be relabeled)
-// and queues the contacts that need review. A redelivered contact writes
-// the same values again.
-func (s *Service) record(ctx context.Context, tagged []*pb.ContactTagged, acks []*jetstream.PubAck) error {
-	var tagWrites, reviewWrites []bus.KeyWrite
-	for i, t := range tagged {
-		st, _ := json.Marshal(tagState{Seq: acks[i].Sequence, Reason: t.Tag.Reason})
-		tagWrites = append(tagWrites, bus.KeyWrite{Key: t.Contact.Id, Value: st, Overwrite: true})
+// queueForReview puts the contacts whose tag needs a person's check in
+// the review bucket.
+func (s *Service) queueForReview(ctx context.Context, tagged []*pb.ContactTagged) error {
+	var writes []bus.KeyWrite
+	for _, t := range tagged {
 		if t.Tag.NeedsReview {
 			item, _ := json.Marshal(reviewItem(t.Contact, t.Tag))
-			reviewWrites = append(reviewWrites, bus.KeyWrite{Key: t.Contact.Id, Value: item, Overwrite: true})
+			writes = append(writes, bus.KeyWrite{Key: t.Contact.Id, Value: item, Overwrite: true})
 		}
 	}
-	for _, w := range []struct {
-		bucket string
-		writes []bus.KeyWrite
-	}{{bus.BucketContactTags, tagWrites}, {bus.BucketReview, reviewWrites}} {
-		for _, r := range s.deps.Bus.WriteKeys(ctx, w.bucket, w.writes) {
-			if r.Err != nil {
-				return r.Err
-			}
+	return firstKeyError(s.deps.Bus.WriteKeys(ctx, bus.BucketReview, writes))
+}
+
+// recordTags remembers where each contact's tag is in the stream, so the
+// contact can be relabeled. A redelivered contact writes the same values.
+func (s *Service) recordTags(ctx context.Context, tagged []*pb.ContactTagged, acks []*jetstream.PubAck) error {
+	writes := make([]bus.KeyWrite, 0, len(tagged))
+	for i, t := range tagged {
+		st, _ := json.Marshal(tagState{Seq: acks[i].Sequence, Reason: t.Tag.Reason})
+		writes = append(writes, bus.KeyWrite{Key: t.Contact.Id, Value: st, Overwrite: true})
+	}
+	return firstKeyError(s.deps.Bus.WriteKeys(ctx, bus.BucketContactTags, writes))
+}
+
+func firstKeyError(results []bus.KeyResult) error {
+	for _, r := range results {
+		if r.Err != nil {
+			return r.Err
 		}
 	}
 	return nil
