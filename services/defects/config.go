@@ -34,6 +34,12 @@ type DetectorConfig struct {
 	// (other reasons do not share its keys, or its keys' values are known
 	// apart): the twice rule proper (default 1e-3).
 	NovelAlpha float64
+	// NamedAlpha is the significance that suffices when customers name
+	// the subject's value in their own words ("since the update to 5.2.0")
+	// where the reason's contacts almost never do (at most 1% of them):
+	// the named test, for windows of a day or more; shorter windows need
+	// proportionally less (default 1e-3, as NovelAlpha).
+	NamedAlpha float64
 	// BaselineDays is how many days before a test window its expected
 	// rate is learned from (default 28).
 	BaselineDays int
@@ -104,6 +110,9 @@ func (c *DetectorConfig) setDefaults() {
 	}
 	if c.NovelAlpha <= 0 {
 		c.NovelAlpha = 1e-3
+	}
+	if c.NamedAlpha <= 0 {
+		c.NamedAlpha = 1e-3
 	}
 	if c.BaselineDays <= 0 {
 		c.BaselineDays = 28

@@ -33,7 +33,7 @@ type defectState struct {
 // open opens a defect on a signature whose occurrences in the window are
 // more than its baseline explains. The defect claims them: they are its
 // evidence, and they no longer count toward other signatures.
-func (d *Detector) open(s *signature, trigger *occ, win int64) []Event {
+func (d *Detector) open(s *signature, trigger *occ, win int64, why string) []Event {
 	from := trigger.at - win
 	id := defectID(trigger.at, s.key, trigger.id)
 	r, _ := d.tax.Reason(s.reason)
@@ -62,7 +62,7 @@ func (d *Detector) open(s *signature, trigger *occ, win int64) []Event {
 	}
 	ev := time.Unix(trigger.at, 0).UTC()
 	def.History = append(def.History, Change{At: d.now().UTC(), EventTime: &ev, Actor: ActorDetector, Action: ActionOpened, To: StatusOpen,
-		Note: openingNote(len(claim), distinctUnclaimed(claim, trigger.at), win, ds.baseline)})
+		Note: openingNote(len(claim), distinctUnclaimed(claim, trigger.at), win, ds.baseline) + why})
 	s.defect = id
 	d.bySig[s.key] = id
 	d.defects[id] = ds

@@ -262,6 +262,7 @@ func (d *Detector) observe(c Contact) []Event {
 
 	// The signatures: subject keys, else a text cluster.
 	sigs := d.signatures(reason, c, at)
+	o.named = namedSigs(c.Text, sigs)
 	for _, s := range sigs {
 		s.insert(o)
 		s.daily[dd]++
@@ -269,7 +270,7 @@ func (d *Detector) observe(c Contact) []Event {
 			s.version++
 		}
 		o.sigs = append(o.sigs, s.key)
-		d.countSubject(s, at, 1)
+		d.countSubject(s, at, 1, slices.Contains(o.named, s.key))
 	}
 	// A contact of an issue that already has a defect attaches to it: to
 	// the most specific one when several match.
@@ -293,9 +294,21 @@ func (d *Detector) observe(c Contact) []Event {
 			best = v
 		}
 	}
+	if best.sig == nil {
+		// Not beyond the count alone: do customers name the subject in
+		// their own words where the reason's contacts rarely do?
+		for _, s := range sigs {
+			if v, ok := d.testNamed(s, o, at); ok && (best.sig == nil || v.p/v.alpha < best.p/best.alpha) {
+				best = v
+			}
+		}
+		if best.sig != nil {
+			return append(events, d.open(best.sig, o, best.window, namedNote(best))...)
+		}
+	}
 	if best.sig != nil {
 		best = d.specificity(best, sigs, at)
-		events = append(events, d.open(best.sig, o, best.window)...)
+		events = append(events, d.open(best.sig, o, best.window, "")...)
 	}
 	return events
 }
@@ -406,10 +419,10 @@ func (d *Detector) remove(o *occ) []Event {
 			s.removeOcc(o)
 			decr(s.daily, dayOf(o.at))
 			s.version++
-			d.countSubject(s, o.at, -1)
+			d.countSubject(s, o.at, -1, slices.Contains(o.named, key))
 		}
 	}
-	o.sigs = nil
+	o.sigs, o.named = nil, nil
 	var events []Event
 	for _, id := range []string{o.claimedBy, o.reworkBy} {
 		if ds := d.defects[id]; id != "" && ds != nil {

@@ -100,6 +100,10 @@ type verdict struct {
 	// predicts either: a new promo code, a new page of the help centre.
 	novel bool
 	alpha float64
+	// named marks a verdict of the named test; share is the share of the
+	// subject's contacts expected to name it.
+	named bool
+	share float64
 }
 
 // test decides whether a signature's latest occurrences are more than its

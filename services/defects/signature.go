@@ -17,8 +17,9 @@ type occ struct {
 	cues                                      [len(bivKinds)]bool
 	cued                                      bool
 	sigs                                      []string
-	claimedBy                                 string // subject or text defect it counts in
-	reworkBy                                  string // rework defect it counts in
+	named                                     []string // single-key subject signatures whose value the text names
+	claimedBy                                 string   // subject or text defect it counts in
+	reworkBy                                  string   // rework defect it counts in
 	repeatOf, repeatOfExt                     string
 }
 
@@ -195,8 +196,9 @@ func subjectKey(reason string, combo [][2]string) string {
 // countSubject counts a subject signature's occurrence in the counters
 // the expectations read: the reason with these keys, these values in any
 // reason, these keys in any reason, and for a combination each value with
-// the other keys present.
-func (d *Detector) countSubject(s *signature, at int64, delta int32) {
+// the other keys present; when the contact's text names the value, also the
+// named counts of the signature and of the reason with these keys.
+func (d *Detector) countSubject(s *signature, at int64, delta int32, named bool) {
 	if s.kind != KindSubject {
 		return
 	}
@@ -206,6 +208,9 @@ func (d *Detector) countSubject(s *signature, at int64, delta int32) {
 		for i := range s.subject {
 			names = append(names, halfKey(s.reason, s.subject, i))
 		}
+	}
+	if named {
+		names = append(names, namedKey(s.key), namedKey(s.reason+"|"+keys))
 	}
 	for _, k := range names {
 		c := d.counters[k]

@@ -13,7 +13,7 @@ import (
 
 // snapshotVersion is bumped whenever the snapshot layout changes; an older
 // snapshot is then ignored and the state rebuilt from the streams.
-const snapshotVersion = 1
+const snapshotVersion = 2
 
 // ErrSnapshotVersion is returned for a snapshot of another layout.
 var ErrSnapshotVersion = errors.New("snapshot of another version")
@@ -42,7 +42,7 @@ type snapOcc struct {
 	At                                              int64
 	Cues                                            [len(bivKinds)]bool
 	Cued                                            bool
-	Sigs                                            []string
+	Sigs, Named                                     []string
 	ClaimedBy, ReworkBy, RepeatOf, RepeatOfExt      string
 }
 
@@ -94,7 +94,7 @@ func (d *Detector) WriteSnapshot(w io.Writer) error {
 		o := d.contacts[id]
 		s.Occs = append(s.Occs, snapOcc{
 			ID: o.id, Ext: o.ext, Customer: o.customer, Order: o.order, Reason: o.reason, Channel: o.channel, Text: o.text,
-			At: o.at, Cues: o.cues, Cued: o.cued, Sigs: o.sigs, ClaimedBy: o.claimedBy, ReworkBy: o.reworkBy, RepeatOf: o.repeatOf, RepeatOfExt: o.repeatOfExt,
+			At: o.at, Cues: o.cues, Cued: o.cued, Sigs: o.sigs, Named: o.named, ClaimedBy: o.claimedBy, ReworkBy: o.reworkBy, RepeatOf: o.repeatOf, RepeatOfExt: o.repeatOfExt,
 		})
 	}
 	for _, key := range slices.Sorted(maps.Keys(d.sigs)) {
@@ -167,7 +167,7 @@ func (d *Detector) ReadSnapshot(r io.Reader) error {
 	for _, so := range s.Occs {
 		o := &occ{
 			id: so.ID, ext: so.Ext, customer: so.Customer, order: so.Order, reason: so.Reason, channel: so.Channel, text: so.Text,
-			at: so.At, cues: so.Cues, cued: so.Cued, sigs: so.Sigs, claimedBy: so.ClaimedBy, reworkBy: so.ReworkBy, repeatOf: so.RepeatOf, repeatOfExt: so.RepeatOfExt,
+			at: so.At, cues: so.Cues, cued: so.Cued, sigs: so.Sigs, named: so.Named, claimedBy: so.ClaimedBy, reworkBy: so.ReworkBy, repeatOf: so.RepeatOf, repeatOfExt: so.RepeatOfExt,
 		}
 		d.contacts[o.id] = o
 		for _, key := range o.sigs {

@@ -181,6 +181,9 @@ func TestDemoDefects(t *testing.T) {
 	if s := os.Getenv("DEMORUN_NOVEL"); s != "" {
 		cfg.NovelAlpha, _ = strconv.ParseFloat(s, 64)
 	}
+	if s := os.Getenv("DEMORUN_NAMED"); s != "" {
+		cfg.NamedAlpha, _ = strconv.ParseFloat(s, 64)
+	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			ev, det := run(t, seed, cfg, intended)
@@ -206,17 +209,27 @@ func TestDemoDefects(t *testing.T) {
 			if ev.VerifiedAfterFix != ev.Planted {
 				t.Errorf("%d of %d planted defects verified after their fix day", ev.VerifiedAfterFix, ev.Planted)
 			}
-			// Regression floors. The target is the third contact; the
-			// planted defects on subjects with an everyday rate (a carrier's
-			// region, a popular SKU, an app version every reason sees) need
-			// more to stand out from it at this significance: see
+			// Regression floors. The target is the third contact. The
+			// defects with a signal beyond counts open by their fourth at the
+			// latest on seeds 1-6: a subject new to its reason (the return-policy
+			// page, a promo code) and customers naming a subject the reason's
+			// contacts never name (app version 5.2.0); later ones are planted
+			// contacts the tagger leaves unclassified, or far apart. The carrier
+			// and the mug have only their counts against an everyday rate and
+			// need more contacts to stand out at this significance: see
 			// docs/defects.md.
 			worst := 0
 			for _, p := range detail {
 				worst = max(worst, p.DetectionOccurrence)
+				switch p.Key {
+				case "return_policy_page", "coupon_failure", "payment_release":
+					if p.DetectionOccurrence > 4 {
+						t.Errorf("%s opened at its contact %d, want by the 4th", p.Key, p.DetectionOccurrence)
+					}
+				}
 			}
-			if ev.MedianDetectionOccurrence > 10 || worst > 25 {
-				t.Errorf("detection: median at contact %.1f, worst %d; want at most 10 and 25", ev.MedianDetectionOccurrence, worst)
+			if ev.MedianDetectionOccurrence > 5 || worst > 15 {
+				t.Errorf("detection: median at contact %.1f, worst %d; want at most 5 and 15", ev.MedianDetectionOccurrence, worst)
 			}
 		})
 	}
