@@ -40,6 +40,14 @@ type DetectorConfig struct {
 	// the named test, for windows of a day or more; shorter windows need
 	// proportionally less (default 1e-3, as NovelAlpha).
 	NamedAlpha float64
+	// UnusualAlpha is the significance that suffices when customers of a
+	// subject describe it in words rare for the reason (the unusual
+	// test: the customers and the unusual ones among them against the
+	// everyday rate and the reason's unusual share), for windows of a day
+	// or more; shorter windows need proportionally less (default 1e-6, as
+	// Alpha: it runs on every contact of a subject while an unusual one
+	// is in a window).
+	UnusualAlpha float64
 	// BaselineDays is how many days before a test window its expected
 	// rate is learned from (default 28).
 	BaselineDays int
@@ -113,6 +121,9 @@ func (c *DetectorConfig) setDefaults() {
 	}
 	if c.NamedAlpha <= 0 {
 		c.NamedAlpha = 1e-3
+	}
+	if c.UnusualAlpha <= 0 {
+		c.UnusualAlpha = 1e-6
 	}
 	if c.BaselineDays <= 0 {
 		c.BaselineDays = 28

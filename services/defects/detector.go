@@ -84,6 +84,13 @@ type Detector struct {
 	// counters hold the hourly and daily counts behind the cross-reason
 	// expectation.
 	counters map[string]*counter
+	// terms is the everyday wording of each reason, of the shop
+	// (shopTerms) and of subject values (the unusual test).
+	terms map[string]*termModel
+	// valueKeys are the keys some reason has as a subject key.
+	valueKeys map[string]bool
+	// valueStems caches the word stems of subject values.
+	valueStems map[string][]string
 
 	firstDay   int32
 	watermark  int64
@@ -109,8 +116,18 @@ func NewDetector(cfg DetectorConfig, tax *taxonomy.Taxonomy, now func() time.Tim
 		clusters: map[string]*clusterIndex{}, defects: map[string]*defectState{}, bySig: map[string]string{},
 		orders: map[int32]int32{}, reasons: map[string]*counter{}, profiles: map[profileKey]*profile{},
 		all: newCounter(), ignored: map[string]int64{},
-		counters: map[string]*counter{},
+		counters: map[string]*counter{}, terms: map[string]*termModel{},
 		firstDay: -1, covered: map[string]uint64{}, dirty: map[string]bool{}, costByChan: map[string]float64{},
+	}
+	d.valueKeys, d.valueStems = map[string]bool{}, map[string][]string{}
+	for _, r := range tax.Reasons {
+		for _, k := range r.SubjectKeys {
+			switch k {
+			case "channel", "order_id", "customer_id":
+			default:
+				d.valueKeys[k] = true
+			}
+		}
 	}
 	for _, c := range tax.Channels {
 		d.costByChan[c.Code] = c.CostPerContact
@@ -263,14 +280,27 @@ func (d *Detector) observe(c Contact) []Event {
 	// The signatures: subject keys, else a text cluster.
 	sigs := d.signatures(reason, c, at)
 	o.named = namedSigs(c.Text, sigs)
+	if d.cfg.Alpha < 1 {
+		// The literal twice rule has no everyday wording to learn.
+		d.judgeWording(o, o.text, sigSubjects(sigs), contactValues(c))
+	}
+	if o.judged {
+		d.countKey(judgedKey(reason), at, 1)
+	}
+	if o.unusual {
+		d.countKey(unusualKey(reason), at, 1)
+	}
 	for _, s := range sigs {
 		s.insert(o)
+		if o.unusual {
+			s.lastUnusual = max(s.lastUnusual, o.at)
+		}
 		s.daily[dd]++
 		if dd < dayOf(d.watermark) {
 			s.version++
 		}
 		o.sigs = append(o.sigs, s.key)
-		d.countSubject(s, at, 1, slices.Contains(o.named, s.key))
+		d.countSubject(s, at, 1, slices.Contains(o.named, s.key), o.unusual)
 	}
 	// A contact of an issue that already has a defect attaches to it: to
 	// the most specific one when several match.
@@ -304,6 +334,19 @@ func (d *Detector) observe(c Contact) []Event {
 		}
 		if best.sig != nil {
 			return append(events, d.open(best.sig, o, best.window, namedNote(best))...)
+		}
+		// Nor do they name it: do they describe it in words rare for the
+		// reason, more of them than its everyday share of such contacts?
+		var cands []verdict
+		for _, s := range sigs {
+			if v, ok := d.testUnusual(s, at); ok {
+				cands = append(cands, v)
+			}
+		}
+		if len(cands) > 0 {
+			best = plainest(cands)
+			note := unusualNote(best, at)
+			return append(events, d.open(best.sig, o, best.window, note)...)
 		}
 	}
 	if best.sig != nil {
@@ -410,19 +453,29 @@ func (d *Detector) prune() {
 	for _, ci := range d.clusters {
 		ci.prune(int64(keepDay) * day)
 	}
+	d.pruneTerms(keepDay)
 }
 
 // remove takes a contact out of everything it counted in.
 func (d *Detector) remove(o *occ) []Event {
+	var subj [][2]string
 	for _, key := range o.sigs {
 		if s := d.sigs[key]; s != nil {
 			s.removeOcc(o)
 			decr(s.daily, dayOf(o.at))
 			s.version++
-			d.countSubject(s, o.at, -1, slices.Contains(o.named, key))
+			d.countSubject(s, o.at, -1, slices.Contains(o.named, key), o.unusual)
+			subj = mergeSubject(subj, s.subject)
 		}
 	}
-	o.sigs, o.named = nil, nil
+	d.unjudge(o, subj)
+	if o.judged {
+		d.countKey(judgedKey(o.reason), o.at, -1)
+	}
+	if o.unusual {
+		d.countKey(unusualKey(o.reason), o.at, -1)
+	}
+	o.sigs, o.named, o.judged, o.unusual, o.rare = nil, nil, false, false, nil
 	var events []Event
 	for _, id := range []string{o.claimedBy, o.reworkBy} {
 		if ds := d.defects[id]; id != "" && ds != nil {

@@ -67,6 +67,33 @@ func (d *Detector) specificity(best verdict, sigs []*signature, at int64) verdic
 	return *pick
 }
 
+// plainest picks the subject to open among the verdicts of one contact's
+// signatures that all pass a test on few customers: the one with the fewest
+// keys, unless a narrower one is far more significant. Two customers of a
+// mug who both happened to be served by the busiest carrier say nothing
+// about the carrier: the narrower subject must beat the broader one by more
+// than its own keys explain by chance.
+func plainest(cands []verdict) verdict {
+	pick := cands[0]
+	for _, c := range cands[1:] {
+		if len(c.sig.subject) < len(pick.sig.subject) || len(c.sig.subject) == len(pick.sig.subject) && c.p < pick.p {
+			pick = c
+		}
+	}
+	broad := pick
+	for _, c := range cands {
+		if len(c.sig.subject) > len(broad.sig.subject) && related(c.sig.subject, broad.sig.subject) &&
+			c.p < narrowEvidence*broad.p && c.p < pick.p {
+			pick = c
+		}
+	}
+	return pick
+}
+
+// narrowEvidence is how much more significant a narrower subject must be
+// than the broader one it refines to be preferred on few customers.
+const narrowEvidence = 0.01
+
 // specificShare is the share of the largest excess a narrower subject must
 // hold to be preferred to a broader one.
 const specificShare = 0.85
@@ -104,6 +131,11 @@ type verdict struct {
 	// subject's contacts expected to name it.
 	named bool
 	share float64
+	// unusual marks a verdict of the unusual test (share is then the
+	// share of the subject's contacts expected to be worded unusually).
+	unusual bool
+	// all is the distinct customers in the window (unusual test).
+	all int
 }
 
 // test decides whether a signature's latest occurrences are more than its

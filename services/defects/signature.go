@@ -18,6 +18,8 @@ type occ struct {
 	cued                                      bool
 	sigs                                      []string
 	named                                     []string // single-key subject signatures whose value the text names
+	judged, unusual                           bool     // wording judged against the reason's; rare for it
+	rare                                      []string // some of its rare terms, for notes
 	claimedBy                                 string   // subject or text defect it counts in
 	reworkBy                                  string   // rework defect it counts in
 	repeatOf, repeatOfExt                     string
@@ -45,6 +47,9 @@ type signature struct {
 	version uint32           // bumped when an old day's count changes
 	cache   [4]baselineCache // baselines of the latest windows tested
 	next    int
+	// lastUnusual is the latest unusual occurrence (event time, 0 for
+	// none): the unusual test runs only while one is within a window.
+	lastUnusual int64
 }
 
 type baselineCache struct {
@@ -198,7 +203,7 @@ func subjectKey(reason string, combo [][2]string) string {
 // reason, these keys in any reason, and for a combination each value with
 // the other keys present; when the contact's text names the value, also the
 // named counts of the signature and of the reason with these keys.
-func (d *Detector) countSubject(s *signature, at int64, delta int32, named bool) {
+func (d *Detector) countSubject(s *signature, at int64, delta int32, named, unusual bool) {
 	if s.kind != KindSubject {
 		return
 	}
@@ -212,17 +217,25 @@ func (d *Detector) countSubject(s *signature, at int64, delta int32, named bool)
 	if named {
 		names = append(names, namedKey(s.key), namedKey(s.reason+"|"+keys))
 	}
-	for _, k := range names {
-		c := d.counters[k]
-		if c == nil {
-			if delta < 0 {
-				continue
-			}
-			c = newCounter()
-			d.counters[k] = c
-		}
-		c.add(at, delta)
+	if unusual {
+		names = append(names, unusualKey(s.key))
 	}
+	for _, k := range names {
+		d.countKey(k, at, delta)
+	}
+}
+
+// countKey counts delta contacts at an event time in a named counter.
+func (d *Detector) countKey(k string, at int64, delta int32) {
+	c := d.counters[k]
+	if c == nil {
+		if delta < 0 {
+			return
+		}
+		c = newCounter()
+		d.counters[k] = c
+	}
+	c.add(at, delta)
 }
 
 func (s *signature) insert(o *occ) {

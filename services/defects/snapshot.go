@@ -13,7 +13,7 @@ import (
 
 // snapshotVersion is bumped whenever the snapshot layout changes; an older
 // snapshot is then ignored and the state rebuilt from the streams.
-const snapshotVersion = 2
+const snapshotVersion = 3
 
 // ErrSnapshotVersion is returned for a snapshot of another layout.
 var ErrSnapshotVersion = errors.New("snapshot of another version")
@@ -35,6 +35,7 @@ type snapshot struct {
 	Counters  map[string]snapCounter
 	All       snapCounter
 	Ignored   map[string]int64
+	Terms     map[string]snapTerms
 }
 
 type snapOcc struct {
@@ -42,7 +43,8 @@ type snapOcc struct {
 	At                                              int64
 	Cues                                            [len(bivKinds)]bool
 	Cued                                            bool
-	Sigs, Named                                     []string
+	Sigs, Named, Rare                               []string
+	Judged, Unusual                                 bool
 	ClaimedBy, ReworkBy, RepeatOf, RepeatOfExt      string
 }
 
@@ -89,12 +91,13 @@ func (d *Detector) WriteSnapshot(w io.Writer) error {
 		Version: snapshotVersion, Covered: d.covered, Watermark: d.watermark, FirstDay: d.firstDay, PrunedDay: d.prunedDay,
 		Rework: map[string]string{}, Clusters: map[string][]textCluster{}, Orders: d.orders,
 		Reasons: map[string]snapCounter{}, Counters: map[string]snapCounter{}, All: d.all.snap(), Ignored: d.ignored,
+		Terms: d.snapTerms(),
 	}
 	for _, id := range slices.Sorted(maps.Keys(d.contacts)) {
 		o := d.contacts[id]
 		s.Occs = append(s.Occs, snapOcc{
 			ID: o.id, Ext: o.ext, Customer: o.customer, Order: o.order, Reason: o.reason, Channel: o.channel, Text: o.text,
-			At: o.at, Cues: o.cues, Cued: o.cued, Sigs: o.sigs, Named: o.named, ClaimedBy: o.claimedBy, ReworkBy: o.reworkBy, RepeatOf: o.repeatOf, RepeatOfExt: o.repeatOfExt,
+			At: o.at, Cues: o.cues, Cued: o.cued, Sigs: o.sigs, Named: o.named, Rare: o.rare, Judged: o.judged, Unusual: o.unusual, ClaimedBy: o.claimedBy, ReworkBy: o.reworkBy, RepeatOf: o.repeatOf, RepeatOfExt: o.repeatOfExt,
 		})
 	}
 	for _, key := range slices.Sorted(maps.Keys(d.sigs)) {
@@ -167,12 +170,15 @@ func (d *Detector) ReadSnapshot(r io.Reader) error {
 	for _, so := range s.Occs {
 		o := &occ{
 			id: so.ID, ext: so.Ext, customer: so.Customer, order: so.Order, reason: so.Reason, channel: so.Channel, text: so.Text,
-			at: so.At, cues: so.Cues, cued: so.Cued, sigs: so.Sigs, named: so.Named, claimedBy: so.ClaimedBy, reworkBy: so.ReworkBy, repeatOf: so.RepeatOf, repeatOfExt: so.RepeatOfExt,
+			at: so.At, cues: so.Cues, cued: so.Cued, sigs: so.Sigs, named: so.Named, rare: so.Rare, judged: so.Judged, unusual: so.Unusual, claimedBy: so.ClaimedBy, reworkBy: so.ReworkBy, repeatOf: so.RepeatOf, repeatOfExt: so.RepeatOfExt,
 		}
 		d.contacts[o.id] = o
 		for _, key := range o.sigs {
 			if sg := d.sigs[key]; sg != nil {
 				sg.recent = append(sg.recent, o)
+				if o.unusual {
+					sg.lastUnusual = max(sg.lastUnusual, o.at)
+				}
 			}
 		}
 	}
@@ -208,6 +214,7 @@ func (d *Detector) ReadSnapshot(r io.Reader) error {
 	for k, c := range s.Counters {
 		d.counters[k] = c.counter()
 	}
+	d.restoreTerms(s.Terms)
 	return nil
 }
 

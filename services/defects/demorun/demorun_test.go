@@ -184,6 +184,9 @@ func TestDemoDefects(t *testing.T) {
 	if s := os.Getenv("DEMORUN_NAMED"); s != "" {
 		cfg.NamedAlpha, _ = strconv.ParseFloat(s, 64)
 	}
+	if s := os.Getenv("DEMORUN_UNUSUAL"); s != "" {
+		cfg.UnusualAlpha, _ = strconv.ParseFloat(s, 64)
+	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			ev, det := run(t, seed, cfg, intended)
@@ -209,27 +212,32 @@ func TestDemoDefects(t *testing.T) {
 			if ev.VerifiedAfterFix != ev.Planted {
 				t.Errorf("%d of %d planted defects verified after their fix day", ev.VerifiedAfterFix, ev.Planted)
 			}
-			// Regression floors. The target is the third contact. The
-			// defects with a signal beyond counts open by their fourth at the
-			// latest on seeds 1-6: a subject new to its reason (the return-policy
-			// page, a promo code) and customers naming a subject the reason's
-			// contacts never name (app version 5.2.0); later ones are planted
-			// contacts the tagger leaves unclassified, or far apart. The carrier
-			// and the mug have only their counts against an everyday rate and
-			// need more contacts to stand out at this significance: see
-			// docs/defects.md.
+			// Regression floors. The target is the third contact. On
+			// seeds 1-6 the defects with a subject new to its reason (the
+			// return-policy page, a promo code) or customers naming a subject
+			// the reason's contacts never name (app version 5.2.0) open by
+			// their fourth; later ones are planted contacts the tagger leaves
+			// unclassified, or far apart. The carrier and the mug open by their
+			// sixth, by their count and their customers' unusual wording: the
+			// first contacts of some seeds use everyday sentences (or wording
+			// with a single rare term), and two unusual customers are needed.
+			// See docs/defects.md.
 			worst := 0
 			for _, p := range detail {
 				worst = max(worst, p.DetectionOccurrence)
+				want := 0
 				switch p.Key {
 				case "return_policy_page", "coupon_failure", "payment_release":
-					if p.DetectionOccurrence > 4 {
-						t.Errorf("%s opened at its contact %d, want by the 4th", p.Key, p.DetectionOccurrence)
-					}
+					want = 4
+				case "carrier_delay", "damaged_sku":
+					want = 6
+				}
+				if want > 0 && p.DetectionOccurrence > want {
+					t.Errorf("%s opened at its contact %d, want by the %dth", p.Key, p.DetectionOccurrence, want)
 				}
 			}
-			if ev.MedianDetectionOccurrence > 5 || worst > 15 {
-				t.Errorf("detection: median at contact %.1f, worst %d; want at most 5 and 15", ev.MedianDetectionOccurrence, worst)
+			if ev.MedianDetectionOccurrence > 4 || worst > 6 {
+				t.Errorf("detection: median at contact %.1f, worst %d; want at most 4 and 6", ev.MedianDetectionOccurrence, worst)
 			}
 		})
 	}
