@@ -358,7 +358,7 @@ func (s *Service) handleFeedback(w http.ResponseWriter, r *http.Request) {
 		gm := s.meta()
 		events = append(events, outEvent{subject: s.subj.gap, id: gm.EventID, v: Gap{Meta: gm, Kind: GapNotHelpful, Query: q, Normalized: normalizeQuery(q), Locale: a.lang(), SearchID: req.SearchID, ArticleID: a.ID, Comment: trunc(textproc.MaskPII(comment), 300)}})
 	}
-	if err := s.publishJSON(r.Context(), events...); err != nil {
+	if err := s.publish(r.Context(), events...); err != nil {
 		s.log.Error().Err(err).Msg("publish feedback")
 		httpx.Internal(w)
 		return
@@ -492,7 +492,7 @@ func (s *Service) escalate(ctx context.Context, req EscalateRequest) (EscalateRe
 		return EscalateResponse{}, httpx.Errorf(http.StatusServiceUnavailable, "unavailable", "", "we could not pass on your request just now; please try again in a minute")
 	}
 	em := s.meta()
-	if err := s.publishJSON(ctx, outEvent{subject: s.subj.escalated, id: em.EventID, v: Escalated{Meta: em, SearchID: req.SearchID, SessionID: session, ContactID: res.IDs[0], CustomerID: req.CustomerID}}); err != nil {
+	if err := s.publish(ctx, outEvent{subject: s.subj.escalated, id: em.EventID, v: Escalated{Meta: em, SearchID: req.SearchID, SessionID: session, ContactID: res.IDs[0], CustomerID: req.CustomerID}}); err != nil {
 		// The contact exists; the deflection projection also learns of it
 		// from the contact's help_session.
 		s.log.Warn().Err(err).Msg("publish escalated")

@@ -12,7 +12,6 @@ package faq
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -70,6 +69,7 @@ type Service struct {
 	log    zerolog.Logger
 	now    func() time.Time
 	subj   subjects
+	kinds  map[string]eventKind
 	st     *state
 	m      *metrics
 
@@ -173,6 +173,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 		changed: make(chan struct{}, 1), events: make(chan outEvent, 8192),
 	}
 	s.appliedC = sync.NewCond(&s.appliedMu)
+	s.kinds = s.subj.eventKinds()
 	s.notices = notices
 	s.searchLimit = newLimiter(cfg.SearchRate, deps.Now)
 	s.feedbackLimit = newLimiter(cfg.FeedbackRate, deps.Now)
@@ -222,15 +223,17 @@ func (s *Service) build(version uint64, arts []Article) *snapshot {
 	for k, v := range s.cfg.Synonyms {
 		syn[k] = append(syn[k], v...)
 	}
-	opts := retrieval.Options{Weights: s.cfg.Weights, Synonyms: syn, Reasons: s.deps.Reasons, Bleve: true, Candidates: s.cfg.Candidates}
-	if s.cfg.Dir != "" {
+	opts := s.cfg.FirstStage.Options(retrieval.Options{Weights: s.cfg.Weights, Synonyms: syn, Reasons: s.deps.Reasons, Candidates: s.cfg.Candidates})
+	if opts.Bleve && s.cfg.Dir != "" {
 		opts.Dir = filepath.Join(s.cfg.Dir, fmt.Sprintf("search-%d", s.builds.Add(1)))
 	}
 	ix, err := retrieval.New(docs, opts)
 	if err != nil {
-		// Search keeps working on the in-memory views alone.
-		s.log.Error().Err(err).Msg("bleve search index: ranking without it")
-		ix = retrieval.Build(docs, retrieval.Options{Weights: s.cfg.Weights, Synonyms: syn, Reasons: s.deps.Reasons})
+		// Search keeps working on the in-memory index alone, with its
+		// in-memory first stage.
+		s.log.Error().Err(err).Msg("bleve search index: ranking with the in-memory first stage instead")
+		opts.Bleve = false
+		ix = retrieval.Build(docs, opts)
 	}
 	s.m.articles.Set(float64(ix.Len()))
 	return &snapshot{version: version, ix: ix, arts: byID, plain: plain}
@@ -365,39 +368,13 @@ func (s *Service) waitApplied(ctx context.Context, seq uint64) error {
 func (s *Service) apply(msg jetstream.Msg) {
 	subj := msg.Subject()
 	var err error
+	if k, ok := s.kinds[subj]; ok {
+		var v any
+		if v, err = decodeEvent(k, msg.Headers().Get(bus.HeaderSchema), msg.Data()); err == nil {
+			s.applyEvent(v)
+		}
+	}
 	switch subj {
-	case s.subj.articleUpserted:
-		var e ArticleUpserted
-		if err = json.Unmarshal(msg.Data(), &e); err == nil {
-			s.st.upsertArticle(e.Article)
-			s.markChanged()
-		}
-	case s.subj.articleDeleted:
-		var e ArticleDeleted
-		if err = json.Unmarshal(msg.Data(), &e); err == nil {
-			s.st.deleteArticle(e.ID)
-			s.markChanged()
-		}
-	case s.subj.searched:
-		var e Searched
-		if err = json.Unmarshal(msg.Data(), &e); err == nil {
-			s.st.applySearched(e)
-		}
-	case s.subj.feedback:
-		var e Feedback
-		if err = json.Unmarshal(msg.Data(), &e); err == nil {
-			s.st.applyFeedback(e)
-		}
-	case s.subj.escalated:
-		var e Escalated
-		if err = json.Unmarshal(msg.Data(), &e); err == nil {
-			s.st.applyEscalated(e)
-		}
-	case s.subj.gap:
-		var e Gap
-		if err = json.Unmarshal(msg.Data(), &e); err == nil {
-			s.st.applyGap(e)
-		}
 	case s.subj.contactReceived:
 		var e pb.ContactReceived
 		if err = bus.Decode(msg, &e); err == nil && e.GetContact() != nil {
@@ -419,6 +396,26 @@ func (s *Service) apply(msg jetstream.Msg) {
 	}
 	if err != nil {
 		s.log.Warn().Err(err).Str("subject", subj).Msg("skip undecodable event")
+	}
+}
+
+// applyEvent applies a decoded self-service event to the state.
+func (s *Service) applyEvent(v any) {
+	switch e := v.(type) {
+	case ArticleUpserted:
+		s.st.upsertArticle(e.Article)
+		s.markChanged()
+	case ArticleDeleted:
+		s.st.deleteArticle(e.ID)
+		s.markChanged()
+	case Searched:
+		s.st.applySearched(e)
+	case Feedback:
+		s.st.applyFeedback(e)
+	case Escalated:
+		s.st.applyEscalated(e)
+	case Gap:
+		s.st.applyGap(e)
 	}
 }
 
@@ -540,7 +537,7 @@ func (s *Service) publishLoop(ctx context.Context) error {
 			}
 			if len(batch) > 0 {
 				pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				if err := s.publishJSON(pctx, batch...); err != nil {
+				if err := s.publish(pctx, batch...); err != nil {
 					s.log.Warn().Err(err).Int("events", len(batch)).Msg("publish self-service events at stop")
 				}
 				cancel()
@@ -559,7 +556,7 @@ func (s *Service) publishLoop(ctx context.Context) error {
 			}
 		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := s.publishJSON(pctx, batch...); err != nil {
+		if err := s.publish(pctx, batch...); err != nil {
 			s.log.Warn().Err(err).Int("events", len(batch)).Msg("publish self-service events")
 		}
 		cancel()
@@ -577,7 +574,7 @@ func (s *Service) enqueue(subject string, v any, id string) {
 	}
 }
 
-// outEvent is one JSON event to publish.
+// outEvent is one self-service event to publish, in its domain form.
 type outEvent struct {
 	subject string
 	// id is sent as Nats-Msg-Id, so a retried publish is stored once.
@@ -585,67 +582,33 @@ type outEvent struct {
 	v  any
 }
 
-// publishJSON publishes JSON events and waits for JetStream to store
-// them; it returns the stream sequence of the last.
-func (s *Service) publishJSON(ctx context.Context, events ...outEvent) error {
+// publish publishes events as protobuf and waits for JetStream to store
+// them.
+func (s *Service) publish(ctx context.Context, events ...outEvent) error {
 	_, err := s.publishAcks(ctx, events...)
 	return err
 }
 
+// publishAcks is publish that returns the stream sequence of the last
+// event.
 func (s *Service) publishAcks(ctx context.Context, events ...outEvent) (uint64, error) {
-	futures := make([]jetstream.PubAckFuture, 0, len(events))
-	for _, ev := range events {
-		data, err := json.Marshal(ev.v)
+	out := make([]bus.Event, len(events))
+	for i, ev := range events {
+		m, err := toProto(ev.v)
 		if err != nil {
-			return 0, fmt.Errorf("encode %s: %w", ev.subject, err)
+			return 0, err
 		}
-		m := nats.NewMsg(ev.subject)
-		m.Data = data
-		m.Header.Set(bus.HeaderSchema, SchemaPrefix+typeName(ev.v)+"+json")
-		var opts []jetstream.PublishOpt
-		if ev.id != "" {
-			opts = append(opts, jetstream.WithMsgID(ev.id))
-		}
-		f, err := s.deps.Bus.JS.PublishMsgAsync(m, opts...)
-		if err != nil {
-			return 0, fmt.Errorf("publish %s: %w", ev.subject, err)
-		}
-		futures = append(futures, f)
+		out[i] = bus.Event{Subject: ev.subject, ID: ev.id, Msg: m}
+	}
+	acks, err := s.deps.Bus.PublishAcks(ctx, out...)
+	if err != nil {
+		return 0, err
 	}
 	var last uint64
-	var errs []error
-	for _, f := range futures {
-		select {
-		case ack := <-f.Ok():
-			last = max(last, ack.Sequence)
-		case err := <-f.Err():
-			errs = append(errs, err)
-		case <-ctx.Done():
-			return 0, fmt.Errorf("publish: %w", ctx.Err())
-		}
-	}
-	if len(errs) > 0 {
-		return 0, fmt.Errorf("publish %d of %d events: %w", len(errs), len(events), errors.Join(errs...))
+	for _, a := range acks {
+		last = max(last, a.Sequence)
 	}
 	return last, nil
-}
-
-func typeName(v any) string {
-	switch v.(type) {
-	case ArticleUpserted, *ArticleUpserted:
-		return "ArticleUpserted"
-	case ArticleDeleted, *ArticleDeleted:
-		return "ArticleDeleted"
-	case Searched, *Searched:
-		return "Searched"
-	case Feedback, *Feedback:
-		return "Feedback"
-	case Escalated, *Escalated:
-		return "Escalated"
-	case Gap, *Gap:
-		return "Gap"
-	}
-	return "Event"
 }
 
 func (s *Service) meta() Meta {

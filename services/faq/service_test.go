@@ -1,9 +1,11 @@
 package faq
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/nocontact/nocontact/pkg/bus"
 	"github.com/nocontact/nocontact/pkg/pb"
 	tu "github.com/nocontact/nocontact/pkg/testutil"
+	"github.com/nocontact/nocontact/services/faq/retrieval"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -28,8 +31,33 @@ func hitIDs(res SearchResponse) []string {
 }
 
 func TestSearchFindsArticlesInEnglishAndChinese(t *testing.T) {
-	h := startHelpCentre(t)
+	for _, stage := range []retrieval.FirstStage{"", retrieval.FirstStageBleve, retrieval.FirstStageMemory, retrieval.FirstStageNone} {
+		t.Run("first stage "+cmp.Or(string(stage), "default"), func(t *testing.T) { testSearchFindsArticles(t, stage) })
+	}
+	cfg := Config{FirstStage: "elastic"}
+	cfg.setDefaults()
+	if err := cfg.Validate(); err == nil {
+		t.Error("an unknown first stage passed validation")
+	}
+}
+
+func testSearchFindsArticles(t *testing.T, stage retrieval.FirstStage) {
+	var dir string
+	h := startHelpCentre(t, func(c *Config) { c.FirstStage, dir = stage, c.Dir })
 	h.putArticles(sampleArticles()...)
+	tu.Eventually(t, 5*time.Second, func() bool { return h.svc.snap.Load().ix.Len() == 5 }, "articles not indexed")
+	// The default is Bleve; only the Bleve first stage keeps an index on
+	// disk.
+	want := stage
+	if stage == "" {
+		want = retrieval.FirstStageBleve
+	}
+	if got := h.svc.snap.Load().ix.FirstStage(); got != want {
+		t.Errorf("first stage %q: the index searches with %q, want %q", stage, got, want)
+	}
+	if onDisk, _ := filepath.Glob(filepath.Join(dir, "search-*")); (len(onDisk) > 0) != (want == retrieval.FirstStageBleve) {
+		t.Errorf("first stage %q: index directories %v", stage, onDisk)
+	}
 	for _, tc := range []struct {
 		name, q, locale, want string
 	}{

@@ -12,7 +12,7 @@ import (
 // runFAQ dispatches the help-centre subcommands (faq eval).
 func runFAQ(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "eval" {
-		fmt.Fprintln(stderr, "usage: nocontact faq eval --articles FILE.jsonl --queries FILE.csv [--history TRAIN.csv]")
+		fmt.Fprintln(stderr, "usage: nocontact faq eval --articles FILE.jsonl --queries FILE.csv [--history TRAIN.csv] [--first-stage bleve|memory|none]")
 		return fmt.Errorf("faq: want the subcommand eval: %w", errUsage)
 	}
 	return runFAQEval(ctx, args[1:], stdout, stderr)
@@ -27,6 +27,7 @@ func runFAQEval(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&cfg.Articles, "articles", "", "articles `file` (JSONL: id, title, body, questions, locale, reasons)")
 	fs.StringVar(&cfg.Queries, "queries", "", "labelled queries `file` (CSV with header: query,article_id)")
 	fs.StringVar(&cfg.History, "history", "", "past contacts `file` (CSV with header: text,label) whose labels are reason codes the articles link to")
+	firstStageVar(fs, &cfg.FirstStage, "first-stage", "`stage` that finds the candidates the ranking re-scores: bleve (the help centre's default), memory or none")
 	quiet := fs.Bool("quiet", false, "print only the JSON line")
 	if err := parse(fs, args); err != nil {
 		return err

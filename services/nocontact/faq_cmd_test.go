@@ -31,6 +31,9 @@ func TestFAQEvalPrintsFiguresAsItsLastLine(t *testing.T) {
 	for _, args := range [][]string{
 		{"eval", "--articles", arts, "--queries", queries},
 		{"eval", "--articles", arts, "--queries", queries, "--history", history, "--quiet"},
+		{"eval", "--articles", arts, "--queries", queries, "--first-stage", "bleve"},
+		{"eval", "--articles", arts, "--queries", queries, "--first-stage", "memory", "--quiet"},
+		{"eval", "--articles", arts, "--queries", queries, "--first-stage", "none", "--quiet"},
 	} {
 		var out bytes.Buffer
 		if err := runFAQ(context.Background(), args, &out, io.Discard); err != nil {
@@ -52,6 +55,16 @@ func TestFAQEvalPrintsFiguresAsItsLastLine(t *testing.T) {
 	}
 	if err := runFAQ(context.Background(), []string{"eval", "--articles", arts}, io.Discard, io.Discard); !errors.Is(err, errUsage) {
 		t.Errorf("missing --queries: %v, want a usage error", err)
+	}
+	var stderr bytes.Buffer
+	if err := runFAQ(context.Background(), []string{"eval", "--articles", arts, "--queries", queries, "--first-stage", "elastic"}, io.Discard, &stderr); err == nil || !strings.Contains(err.Error(), "first-stage") || !strings.Contains(err.Error(), `"elastic"`) {
+		t.Errorf("--first-stage elastic: %v, want an error naming the flag and the value", err)
+	}
+	// Without --first-stage the evaluation ranks as the help centre does:
+	// over the Bleve first stage.
+	stderr.Reset()
+	if err := runFAQ(context.Background(), []string{"eval", "--articles", arts, "--queries", queries}, io.Discard, &stderr); err != nil || !strings.Contains(stderr.String(), "first stage bleve") {
+		t.Errorf("default first stage: %v, log %q, want bleve", err, stderr.String())
 	}
 	if err := runFAQ(context.Background(), nil, io.Discard, io.Discard); !errors.Is(err, errUsage) {
 		t.Errorf("no subcommand: %v, want a usage error", err)

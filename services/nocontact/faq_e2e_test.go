@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 // customer finds it without a token, and asking for help from a search
 // becomes a contact in the normal pipeline.
 func TestHelpCentreThroughServe(t *testing.T) {
-	ts := startServer(t, t.TempDir())
+	data := t.TempDir()
+	ts := startServer(t, data)
 	article := []byte(`[{"id":"track-order","title":"How do I track my order?","body":"Open **My orders** and click *Track*.","questions":["Where is my parcel?","Where is my order?"],"locale":"en","reasons":["where_is_my_order"],"status":"published"}]`)
 	if st := ts.call(http.MethodPost, "/v1/articles", testAdmin, "application/json", article, nil); st/100 != 2 {
 		t.Fatalf("publish article: %d", st)
@@ -31,6 +33,10 @@ func TestHelpCentreThroughServe(t *testing.T) {
 		st := ts.call(http.MethodGet, "/v1/faq/search?q="+url.QueryEscape("where is my parcel"), "", "", nil, &res)
 		return st == http.StatusOK && len(res.Hits) > 0 && res.Hits[0].ID == "track-order"
 	}, "public search does not find the article")
+	// The default first stage is Bleve, its index under <data>/index/faq.
+	if onDisk, _ := filepath.Glob(filepath.Join(data, "index", "faq", "search-*")); len(onDisk) == 0 {
+		t.Errorf("no Bleve help-centre index under %s/index/faq", data)
+	}
 	body := []byte(`{"search_id":"` + res.SearchID + `","message":"The tracking page says nothing since Monday.","customer_id":"c-77"}`)
 	if st := ts.call(http.MethodPost, "/v1/faq/escalate", "", "application/json", body, nil); st != http.StatusAccepted {
 		t.Fatalf("escalate: %d", st)

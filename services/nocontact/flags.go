@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/nocontact/nocontact/services/faq/retrieval"
 )
 
 // newFlagSet returns a flag set whose flags default to their NOCONTACT_*
@@ -69,4 +71,34 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// firstStageVar defines a flag naming a help-centre first stage (bleve,
+// the default, also when empty; memory; none); an unknown name is an
+// error that names the flag (or its environment variable).
+func firstStageVar(fs *flag.FlagSet, p *retrieval.FirstStage, name, usage string) {
+	*p = retrieval.FirstStageBleve
+	fs.Var(firstStageValue{p}, name, usage)
+}
+
+type firstStageValue struct{ p *retrieval.FirstStage }
+
+func (v firstStageValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return string(*v.p)
+}
+
+func (v firstStageValue) Set(s string) error {
+	f := retrieval.FirstStage(strings.ToLower(strings.TrimSpace(s))).OrDefault()
+	if !f.Valid() {
+		names := make([]string, len(retrieval.FirstStages))
+		for i, n := range retrieval.FirstStages {
+			names[i] = string(n)
+		}
+		return fmt.Errorf("unknown first stage %q: want %s", s, strings.Join(names, ", "))
+	}
+	*v.p = f
+	return nil
 }

@@ -3,7 +3,10 @@ package main
 import (
 	"flag"
 	"io"
+	"strings"
 	"testing"
+
+	"github.com/nocontact/nocontact/services/faq/retrieval"
 )
 
 func TestFlagsReadTheEnvironmentUnlessExcepted(t *testing.T) {
@@ -32,5 +35,35 @@ func TestFlagsReadTheEnvironmentUnlessExcepted(t *testing.T) {
 	fs.String("data", "./data", "")
 	if err := parse(fs, []string{"--data", "/tmp/d"}); err != nil || fs.Lookup("data").Value.String() != "/tmp/d" {
 		t.Errorf("a flag given on the command line must win over the environment: %v %s", err, fs.Lookup("data").Value)
+	}
+}
+
+func TestFAQFirstStageFlagDefaultsToBleveAndRejectsUnknownStages(t *testing.T) {
+	parseServe := func(args ...string) (serveConfig, error) {
+		var cfg serveConfig
+		fs := newFlagSet("serve", io.Discard)
+		cfg.register(fs)
+		return cfg, parse(fs, args)
+	}
+	cfg, err := parseServe()
+	if err != nil || cfg.FAQFirstStage != retrieval.FirstStageBleve {
+		t.Errorf("default first stage %q (%v), want bleve", cfg.FAQFirstStage, err)
+	}
+	for _, stage := range []string{"bleve", "memory", "none"} {
+		if cfg, err := parseServe("--faq-first-stage", stage); err != nil || string(cfg.FAQFirstStage) != stage {
+			t.Errorf("--faq-first-stage %s: %q, %v", stage, cfg.FAQFirstStage, err)
+		}
+	}
+	_, err = parseServe("--faq-first-stage", "elastic")
+	if err == nil || !strings.Contains(err.Error(), "faq-first-stage") || !strings.Contains(err.Error(), `"elastic"`) {
+		t.Errorf("--faq-first-stage elastic: %v, want an error naming the flag and the value", err)
+	}
+	t.Setenv("NOCONTACT_FAQ_FIRST_STAGE", "memory")
+	if cfg, err := parseServe(); err != nil || cfg.FAQFirstStage != retrieval.FirstStageMemory {
+		t.Errorf("NOCONTACT_FAQ_FIRST_STAGE=memory: %q, %v", cfg.FAQFirstStage, err)
+	}
+	t.Setenv("NOCONTACT_FAQ_FIRST_STAGE", "lucene")
+	if _, err := parseServe(); err == nil || !strings.Contains(err.Error(), "NOCONTACT_FAQ_FIRST_STAGE") {
+		t.Errorf("NOCONTACT_FAQ_FIRST_STAGE=lucene: %v, want an error naming the variable", err)
 	}
 }

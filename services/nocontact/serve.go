@@ -69,6 +69,9 @@ type serveConfig struct {
 	ExpectedResponse       time.Duration
 	DeflectionWindow       time.Duration
 	TrustProxy             bool
+	// FAQFirstStage is the help centre's first search stage (empty:
+	// bleve, its index in <data>/index/faq).
+	FAQFirstStage retrieval.FirstStage
 	// AndonWebhooks are the URLs andon alerts are POSTed to.
 	AndonWebhooks []string
 	// AndonPerHour pulls the andon cord when an open defect gets this many
@@ -113,6 +116,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RepeatWindow, "repeat-window", 7*24*time.Hour, "default window of repeat contacts (GET /v1/metrics/repeat, nocontact_repeat_contact_ratio)")
 	fs.DurationVar(&c.ExpectedResponse, "expected-response", 24*time.Hour, "response time promised to customers who ask for help from the help centre")
 	fs.DurationVar(&c.DeflectionWindow, "deflection-window", 72*time.Hour, "a help-centre session counts as deflected only when no contact from it follows within this window")
+	firstStageVar(fs, &c.FAQFirstStage, "faq-first-stage", "help-centre search `stage` that finds the candidates the ranking re-scores: bleve (a Bleve index in <data>/index/faq), memory (in-memory BM25F: about 40% less CPU per search, for high-throughput deployments, without Bleve's analysis) or none")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", false, "take the client address for rate limits from X-Forwarded-For (only behind a proxy you control)")
 	fs.Func("andon-webhook", "POST andon alerts to this `URL` (repeatable, or a comma-separated list; signed with NOCONTACT_ANDON_SECRET)", func(v string) error {
 		c.AndonWebhooks = append(c.AndonWebhooks, splitList(v)...)
@@ -282,7 +286,7 @@ func newServer(ctx context.Context, cfg serveConfig, log zerolog.Logger, stderr 
 			if slices.Contains(names, "tagger") {
 				reasons = retrieval.CurrentModel(reasonModel.Model)
 			}
-			svc, err = faq.New(ctx, faq.Config{Dir: filepath.Join(cfg.Data, "index", "faq"), ExpectedResponse: cfg.ExpectedResponse, DeflectionWindow: cfg.DeflectionWindow, TrustProxy: cfg.TrustProxy},
+			svc, err = faq.New(ctx, faq.Config{FirstStage: cfg.FAQFirstStage, Dir: filepath.Join(cfg.Data, "index", "faq"), ExpectedResponse: cfg.ExpectedResponse, DeflectionWindow: cfg.DeflectionWindow, TrustProxy: cfg.TrustProxy},
 				faq.Deps{Bus: s.bus, Taxonomy: tax, Escalator: esc, Reasons: reasons, Log: log, Registry: s.reg})
 		case "indexer":
 			svc, err = indexer.New(ctx, indexer.Config{Dir: filepath.Join(cfg.Data, "index", "contacts.bleve"), Durable: cfg.IndexerDurable, AckWait: cfg.AckWait},

@@ -200,16 +200,17 @@ func (st *bleveStage) terms(g int, text string) []string {
 	return out
 }
 
-// candidates returns the articles of the top k Bleve hits for the query:
-// a disjunction over the boosted fields of each analysis group of exact
-// terms, their synonyms and, for words of four or more letters that no
-// article contains, fuzzy terms within one edit (typo tolerance). ok is false when Bleve could not
-// answer (closed index), and the caller ranks without a first stage.
-func (st *bleveStage) candidates(text string, locales []string) (map[int32]bool, bool) {
+// candidates passes the articles of the top k Bleve hits for the query to
+// add: a disjunction over the boosted fields of each analysis group of
+// exact terms, their synonyms and, for words of four or more letters that
+// no article contains, fuzzy terms within one edit (typo tolerance). It
+// returns false when Bleve could not answer (closed index), and the caller
+// falls back to the in-memory first stage (or none).
+func (st *bleveStage) candidates(text string, locales []string, add func(d int32)) bool {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	if st.closed {
-		return nil, false
+		return false
 	}
 	type clause struct {
 		field, term string
@@ -290,20 +291,19 @@ func (st *bleveStage) candidates(text string, locales []string) (map[int32]bool,
 		clauses = append(clauses, q)
 	}
 	if len(clauses) == 0 {
-		return map[int32]bool{}, true
+		return true
 	}
 	req := bleve.NewSearchRequestOptions(query.NewDisjunctionQuery(clauses), st.k, 0, false)
 	res, err := st.bi.Search(req)
 	if err != nil {
-		return nil, false
+		return false
 	}
-	out := make(map[int32]bool, len(res.Hits))
 	for _, h := range res.Hits {
 		if d, ok := st.ids[h.ID]; ok {
-			out[d] = true
+			add(d)
 		}
 	}
-	return out, true
+	return true
 }
 
 func groupWanted(g string, locales []string) bool {
@@ -313,6 +313,13 @@ func groupWanted(g string, locales []string) bool {
 		}
 	}
 	return false
+}
+
+// open reports whether the index is not closed yet.
+func (st *bleveStage) open() bool {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return !st.closed
 }
 
 // close closes the Bleve index once searches in flight are done and

@@ -167,9 +167,9 @@ type EvalConfig struct {
 	History string
 	// Weights tune ranking (zero: defaults).
 	Weights Weights
-	// NoBleve ranks with the in-memory views alone, without the Bleve
-	// first stage (for comparison).
-	NoBleve bool
+	// FirstStage picks the candidates the fused views re-rank (default
+	// bleve, as the help centre does; memory and none for comparison).
+	FirstStage FirstStage
 	// Logf receives progress lines (may be nil).
 	Logf func(format string, args ...any)
 }
@@ -212,12 +212,15 @@ func EvalFiles(ctx context.Context, cfg EvalConfig) (Metrics, error) {
 		}
 		opts.Reasons = sc
 	}
-	opts.Bleve = !cfg.NoBleve
+	if !cfg.FirstStage.Valid() {
+		return Metrics{}, fmt.Errorf("unknown first stage %q: want bleve, memory or none", cfg.FirstStage)
+	}
+	opts = cfg.FirstStage.Options(opts)
 	ix, err := New(arts, opts)
 	if err != nil {
 		return Metrics{}, err
 	}
 	defer ix.Close()
-	logf("indexed %d articles; running %d queries", ix.Len(), len(queries))
+	logf("indexed %d articles (first stage %s); running %d queries", ix.Len(), ix.FirstStage(), len(queries))
 	return Evaluate(ix, queries), nil
 }

@@ -132,13 +132,69 @@ type Options struct {
 	History []Example
 	// Bleve, with New, makes a Bleve index the store and first stage of
 	// retrieval: the fused views re-rank only its top Candidates hits
-	// (and the reason model's articles).
+	// (and the reason model's articles). FirstStageBleve (the help
+	// centre's default) sets it.
 	Bleve bool
 	// Dir is the directory of the Bleve index; New creates it and Close
 	// removes it. Empty: the Bleve index is in memory only.
 	Dir string
-	// Candidates is how many Bleve hits are re-ranked (default 100).
+	// Candidates is how many first-stage candidates are re-ranked (default
+	// 100 with Bleve, 200 with the in-memory first stage).
 	Candidates int
+	// MemoryFirstStage, without Bleve (or once its index is closed), makes
+	// the whole-article BM25F view the first stage: the other views
+	// re-rank only its best Candidates articles (and the reason model's).
+	MemoryFirstStage bool
+}
+
+// FirstStage names how the articles the fused views re-rank are found.
+// The zero value is the default, FirstStageBleve.
+type FirstStage string
+
+// First stages.
+const (
+	// FirstStageBleve (the default): a Bleve index with per-locale
+	// analysis, boosted fields, fuzzy terms and synonyms picks them
+	// (Options.Bleve).
+	FirstStageBleve FirstStage = "bleve"
+	// FirstStageMemory: the in-memory whole-article BM25F view picks the
+	// candidates (Options.MemoryFirstStage). It costs about 40% less CPU
+	// per search than the Bleve stage, for high-throughput deployments, at
+	// the price of Bleve's analysis (see docs/faq.md).
+	FirstStageMemory FirstStage = "memory"
+	// FirstStageNone: every article a view finds is ranked.
+	FirstStageNone FirstStage = "none"
+)
+
+// FirstStages lists the first stages, the default first.
+var FirstStages = []FirstStage{FirstStageBleve, FirstStageMemory, FirstStageNone}
+
+// Valid reports whether f is a known first stage (empty is the default,
+// bleve).
+func (f FirstStage) Valid() bool {
+	switch f {
+	case "", FirstStageMemory, FirstStageBleve, FirstStageNone:
+		return true
+	}
+	return false
+}
+
+// OrDefault returns f, or FirstStageBleve when f is empty.
+func (f FirstStage) OrDefault() FirstStage {
+	if f == "" {
+		return FirstStageBleve
+	}
+	return f
+}
+
+// Options returns opts set for the first stage f (empty: bleve).
+func (f FirstStage) Options(opts Options) Options {
+	f = f.OrDefault()
+	opts.Bleve = f == FirstStageBleve
+	// With Bleve, the in-memory first stage takes over once its index is
+	// closed (a search still on a replaced index).
+	opts.MemoryFirstStage = f != FirstStageNone
+	return opts
 }
 
 // Example is a past contact's text and its reason code.
@@ -186,6 +242,9 @@ type Index struct {
 	byFirst map[rune][]string
 	// bl is the Bleve first stage, or nil.
 	bl *bleveStage
+	// memFirst is how many articles the whole-article view picks as
+	// candidates when it is the first stage (0: it is not).
+	memFirst int
 }
 
 // New builds the index like Build and, with opts.Bleve, a Bleve index of
@@ -210,6 +269,20 @@ func New(articles []Article, opts Options) (*Index, error) {
 	}
 	ix.bl = bl
 	return ix, nil
+}
+
+// FirstStage reports the first stage that picks the candidates of a
+// search now: bleve while the index has an open Bleve index, memory when
+// the whole-article view does (also once a Bleve index is closed), none
+// otherwise.
+func (ix *Index) FirstStage() FirstStage {
+	if ix.bl != nil && ix.bl.open() {
+		return FirstStageBleve
+	}
+	if ix.memFirst > 0 && on(ix.w.Article) > 0 {
+		return FirstStageMemory
+	}
+	return FirstStageNone
 }
 
 // Close releases the Bleve index (and removes its directory), once the
@@ -269,6 +342,12 @@ func Build(articles []Article, opts Options) *Index {
 	ix.buildArticleView()
 	ix.buildUnitViews(opts.History)
 	ix.an = nil
+	if opts.MemoryFirstStage {
+		ix.memFirst = opts.Candidates
+		if ix.memFirst <= 0 {
+			ix.memFirst = 200
+		}
+	}
 	n := len(arts)
 	ix.pool.New = func() any { return newScratch(n, len(ix.unitDoc)) }
 	return ix
@@ -526,10 +605,19 @@ type scratch struct {
 	mark    []bool
 	unit    []float32
 	utouch  []int32
+	// cand marks the first stage's candidates (and the reason model's
+	// articles), listed in cands, when the views are restricted to them.
+	cand  []bool
+	cands []int32
+	// sorted, picked and heap are buffers for sortedCandidatesFound, the
+	// postings a view reads, and pickCandidates.
+	sorted []int32
+	picked []posting
+	heap   []int32
 }
 
 func newScratch(docs, units int) *scratch {
-	s := &scratch{mark: make([]bool, docs), unit: make([]float32, units)}
+	s := &scratch{mark: make([]bool, docs), unit: make([]float32, units), cand: make([]bool, docs)}
 	s.views = make([]float32, docs*nViews)
 	return s
 }
@@ -551,6 +639,68 @@ func (s *scratch) reset() {
 		s.unit[u] = 0
 	}
 	s.utouch = s.utouch[:0]
+	for _, d := range s.cands {
+		s.cand[d] = false
+	}
+	s.cands = s.cands[:0]
+}
+
+// pick returns the postings of post whose id is in the sorted ids, which
+// marked marks: by a scan of a short list, or by binary search of a long
+// one (each view reads only the candidates' entries of long lists). The
+// postings keep their order. The result is valid until the next pick.
+func (s *scratch) pick(post []posting, ids []int32, marked []bool) []posting {
+	out := s.picked[:0]
+	if len(post) <= 8*len(ids) {
+		for _, p := range post {
+			if marked[p.id] {
+				out = append(out, p)
+			}
+		}
+	} else {
+		rest := post
+		for _, id := range ids {
+			lo, hi := 0, len(rest)
+			for lo < hi {
+				m := int(uint(lo+hi) >> 1)
+				if rest[m].id < id {
+					lo = m + 1
+				} else {
+					hi = m
+				}
+			}
+			if lo < len(rest) && rest[lo].id == id {
+				out = append(out, rest[lo])
+				lo++
+			}
+			rest = rest[lo:]
+			if len(rest) == 0 {
+				break
+			}
+		}
+	}
+	s.picked = out
+	return out
+}
+
+// sortedCandidatesFound returns the touched candidates sorted, in a
+// scratch buffer.
+func (s *scratch) sortedCandidatesFound() []int32 {
+	s.sorted = s.sorted[:0]
+	for _, d := range s.cands {
+		if s.mark[d] {
+			s.sorted = append(s.sorted, d)
+		}
+	}
+	return s.sorted
+}
+
+// candidate marks article d as a candidate.
+func (s *scratch) candidate(d int32) {
+	if !s.cand[d] {
+		s.cand[d] = true
+		s.cands = append(s.cands, d)
+	}
 }
 
 // Query is one search.
@@ -647,33 +797,61 @@ func (ix *Index) Search(q Query) []Hit {
 	for _, t := range terms {
 		ws = append(ws, t.term)
 	}
-	var cand map[int32]bool
-	if ix.bl != nil {
-		if c, ok := ix.bl.candidates(q.Text, q.Locales); ok {
-			cand = c
-		}
-	}
 	s := ix.pool.Get().(*scratch)
 	defer func() { s.reset(); ix.pool.Put(s) }()
 	w := ix.w
-	k1 := w.K1
-
-	// Whole-article BM25F.
-	if on(w.Article) > 0 {
-		budget := wordBudget
-		for _, qt := range terms {
-			id, ok := ix.docTerms[qt.term]
-			if !ok || budget <= 0 {
-				continue
-			}
-			budget -= len(ix.docPost[id])
-			idf := float64(ix.docIDF[id]) * qt.w
-			for _, p := range ix.docPost[id] {
-				tf := float64(p.w)
-				s.views[int(p.id)*nViews+0] += float32(idf * tf * (k1 + 1) / (tf + k1))
-				s.touch(p.id)
+	// With a first stage (Bleve's hits, or the best articles of the
+	// whole-article view), only its candidates and the reason model's
+	// articles can be hits: the other views skip every other article's
+	// postings (they read the same lists, within the same budgets, so the
+	// candidates score as if every article were scored, and far fewer
+	// articles are touched and fused).
+	restrict := false
+	if ix.bl != nil {
+		restrict = ix.bl.candidates(q.Text, q.Locales, s.candidate)
+	}
+	memFirst := !restrict && ix.memFirst > 0 && on(w.Article) > 0
+	// Reason model: scored first, as the articles it gives a probability
+	// are candidates too; they are touched (found) after the n-gram views,
+	// which only refine articles the word views found.
+	var reasons map[string]float64
+	if ix.reasons != nil && on(w.Reason) > 0 {
+		reasons = ix.reasons.ScoreReasons(q.Text)
+		for r, p := range reasons {
+			for _, d := range ix.byReason[r] {
+				s.views[int(d)*nViews+4] += float32(p)
+				if float32(p) != 0 {
+					s.candidate(d)
+				}
 			}
 		}
+	}
+	if memFirst {
+		ix.articleView(s, terms, func(post []posting) []posting { return post })
+		ix.pickCandidates(s, q, ix.memFirst)
+		restrict = true
+	}
+	// docPosts and unitPosts are the postings a view reads of a list.
+	docPosts, unitPosts := func(post []posting) []posting { return post }, func(post []posting) []posting { return post }
+	if restrict {
+		slices.Sort(s.cands)
+		docPosts = func(post []posting) []posting { return s.pick(post, s.cands, s.cand) }
+		// The candidates' units are too many for binary searches to pay.
+		unitPosts = func(post []posting) []posting {
+			out := s.picked[:0]
+			for _, p := range post {
+				if s.cand[ix.unitDoc[p.id]] {
+					out = append(out, p)
+				}
+			}
+			s.picked = out
+			return out
+		}
+	}
+
+	// Whole-article BM25F.
+	if on(w.Article) > 0 && !memFirst {
+		ix.articleView(s, terms, docPosts)
 	}
 	// Best question by BM25.
 	if on(w.Best) > 0 {
@@ -685,7 +863,7 @@ func (ix *Index) Search(q Query) []Hit {
 			}
 			budget -= len(ix.unitPost[id])
 			idf := float64(ix.unitIDF[id]) * qt.w
-			for _, p := range ix.unitPost[id] {
+			for _, p := range unitPosts(ix.unitPost[id]) {
 				tf := float64(p.w)
 				if s.unit[p.id] == 0 {
 					s.utouch = append(s.utouch, p.id)
@@ -754,7 +932,7 @@ func (ix *Index) Search(q Query) []Hit {
 					x := g.x / norm
 					post := ix.gramUnit[g.id]
 					unitBudget -= len(post)
-					for _, p := range post {
+					for _, p := range unitPosts(post) {
 						if s.unit[p.id] == 0 {
 							s.utouch = append(s.utouch, p.id)
 						}
@@ -775,6 +953,10 @@ func (ix *Index) Search(q Query) []Hit {
 			// view found: it is the weakest, and touching every article that
 			// shares a common trigram would make the fusion slow.
 			if on(w.GramsArticle) > 0 {
+				var found []int32
+				if restrict {
+					found = s.sortedCandidatesFound()
+				}
 				for _, g := range qv {
 					if artBudget <= 0 {
 						break
@@ -782,40 +964,119 @@ func (ix *Index) Search(q Query) []Hit {
 					x := g.x / norm
 					post := ix.gramArticle[g.id]
 					artBudget -= len(post)
-					for _, p := range post {
-						if s.mark[p.id] {
-							s.views[int(p.id)*nViews+3] += float32(x) * p.w
+					if !restrict {
+						for _, p := range post {
+							if s.mark[p.id] {
+								s.views[int(p.id)*nViews+3] += float32(x) * p.w
+							}
 						}
+						continue
+					}
+					for _, p := range s.pick(post, found, s.mark) {
+						s.views[int(p.id)*nViews+3] += float32(x) * p.w
 					}
 				}
 			}
 		}
 	}
-	// Reason model.
-	if ix.reasons != nil && on(w.Reason) > 0 {
-		for r, p := range ix.reasons.ScoreReasons(q.Text) {
-			for _, d := range ix.byReason[r] {
-				s.views[int(d)*nViews+4] += float32(p)
-				s.touch(d)
-			}
+	for r := range reasons {
+		for _, d := range ix.byReason[r] {
+			s.touch(d)
 		}
 	}
-	return ix.fuse(s, q, ws, limit, cand)
+	return ix.fuse(s, q, ws, limit, restrict)
+}
+
+// articleView scores the whole-article BM25F view of the postings posts
+// picks.
+func (ix *Index) articleView(s *scratch, terms []queryTerm, posts func([]posting) []posting) {
+	k1 := ix.w.K1
+	budget := wordBudget
+	for _, qt := range terms {
+		id, ok := ix.docTerms[qt.term]
+		if !ok || budget <= 0 {
+			continue
+		}
+		budget -= len(ix.docPost[id])
+		idf := float64(ix.docIDF[id]) * qt.w
+		for _, p := range posts(ix.docPost[id]) {
+			tf := float64(p.w)
+			s.views[int(p.id)*nViews+0] += float32(idf * tf * (k1 + 1) / (tf + k1))
+			s.touch(p.id)
+		}
+	}
+}
+
+// pickCandidates marks as candidates the k articles the query may see
+// that score best in the whole-article view (ties: lower index first).
+func (ix *Index) pickCandidates(s *scratch, q Query, k int) {
+	// A min-heap of the best k: heap[0] is the weakest kept.
+	h := s.heap[:0]
+	weaker := func(a, b int32) bool {
+		va, vb := s.views[int(a)*nViews], s.views[int(b)*nViews]
+		if va != vb {
+			return va < vb
+		}
+		return a > b
+	}
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(h) {
+				return
+			}
+			m := l
+			if r := l + 1; r < len(h) && weaker(h[r], h[l]) {
+				m = r
+			}
+			if !weaker(h[m], h[i]) {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for _, d := range s.touched {
+		if s.views[int(d)*nViews] == 0 || len(h) == k && !weaker(h[0], d) || !ix.allowed(d, q) {
+			continue
+		}
+		if len(h) < k {
+			h = append(h, d)
+			for i := len(h) - 1; i > 0; {
+				parent := (i - 1) / 2
+				if !weaker(h[i], h[parent]) {
+					break
+				}
+				h[i], h[parent] = h[parent], h[i]
+				i = parent
+			}
+			continue
+		}
+		if weaker(h[0], d) {
+			h[0] = d
+			down(0)
+		}
+	}
+	for _, d := range h {
+		s.candidate(d)
+	}
+	s.heap = h
 }
 
 // fuse combines the views of the touched articles into the top hits.
-// A non-nil cand keeps only the first stage's candidates and the articles
-// the reason model scores.
-func (ix *Index) fuse(s *scratch, q Query, ws []string, limit int, cand map[int32]bool) []Hit {
+// With restrict, only candidates can be hits.
+func (ix *Index) fuse(s *scratch, q Query, ws []string, limit int, restrict bool) []Hit {
 	w := ix.w
 	weights := [5]float64{on(w.Article), on(w.Best), on(w.Grams), on(w.GramsArticle), on(w.Reason)}
 	var maxes [5]float64
 	allowed := s.touched[:0:0]
-	for _, d := range s.touched {
+	found := s.touched
+	if restrict {
+		// Only candidates can be hits: fewer than the articles touched.
+		found = s.sortedCandidatesFound()
+	}
+	for _, d := range found {
 		if !ix.allowed(d, q) {
-			continue
-		}
-		if cand != nil && !cand[d] && s.views[int(d)*nViews+4] == 0 {
 			continue
 		}
 		allowed = append(allowed, d)
@@ -922,11 +1183,11 @@ func (ix *Index) corrections(t string) []string {
 	// Candidates share the first letter (typos there are rare); the
 	// buckets keep a correction cheap on a large vocabulary.
 	for _, term := range ix.byFirst[r[0]] {
-		id := ix.docTerms[term]
-		tr := []rune(term)
-		if l := len(tr) - len(r); l > maxD || l < -maxD {
+		if l := utf8.RuneCountInString(term) - len(r); l > maxD || l < -maxD {
 			continue
 		}
+		id := ix.docTerms[term]
+		tr := []rune(term)
 		if d := editDistance(r, tr, maxD); d <= maxD {
 			cs = append(cs, cand{term, d, len(ix.docPost[id])})
 		}

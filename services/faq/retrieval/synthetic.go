@@ -84,8 +84,19 @@ func Synthetic(n int, seed uint64) []Article {
 // SyntheticQueries makes n benchmark queries from articles' questions,
 // one in five with a typo (two letters swapped).
 func SyntheticQueries(arts []Article, n int, seed uint64) []string {
-	rng := rand.New(rand.NewPCG(seed, seed+1))
+	lq := SyntheticLabeledQueries(arts, n, seed)
 	out := make([]string, n)
+	for i, q := range lq {
+		out[i] = q.Text
+	}
+	return out
+}
+
+// SyntheticLabeledQueries is SyntheticQueries with the article each query
+// was made from.
+func SyntheticLabeledQueries(arts []Article, n int, seed uint64) []LabeledQuery {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	out := make([]LabeledQuery, n)
 	for i := range out {
 		a := arts[rng.IntN(len(arts))]
 		q := a.Title
@@ -97,7 +108,7 @@ func SyntheticQueries(arts []Article, n int, seed uint64) []string {
 			r[j], r[j+1] = r[j+1], r[j]
 			q = string(r)
 		}
-		out[i] = q
+		out[i] = LabeledQuery{Text: q, ArticleID: a.ID}
 	}
 	return out
 }
