@@ -12,10 +12,14 @@ import (
 
 // The saved model format: the magic bytes, a little-endian uint16 format
 // version, the body (labels, settings, dictionary, weights, all
-// little-endian) and a CRC-32 (IEEE) of everything before it.
+// little-endian) and a CRC-32 (IEEE) of everything before it. Version 2
+// appends the network blended with the SVMs to the body of version 1;
+// Load reads both.
 const (
 	magic         = "NCMODEL\x00"
-	formatVersion = 1
+	formatVersion = 2
+	// minFormatVersion is the oldest version Load reads.
+	minFormatVersion = 1
 )
 
 // Limits that keep Load from allocating absurd amounts for a damaged or
@@ -45,6 +49,9 @@ func (m *Model) Save(w io.Writer) error {
 		return fmt.Errorf("write model: %w", err)
 	}
 	if err := m.encodeBody(mw); err != nil {
+		return fmt.Errorf("write model: %w", err)
+	}
+	if err := m.encodeNet(mw); err != nil {
 		return fmt.Errorf("write model: %w", err)
 	}
 	if err := binary.Write(bw, binary.LittleEndian, crc.Sum32()); err != nil {
@@ -144,6 +151,22 @@ func (m *Model) encodeBody(w io.Writer) error {
 	return e.err
 }
 
+// encodeNet writes the section version 2 adds to the body: a flag byte,
+// then the network's weight and layers when there is one.
+func (m *Model) encodeNet(w io.Writer) error {
+	e := &encoder{w: w}
+	e.u8(boolByte(m.net != nil))
+	if m.net != nil {
+		e.f64(m.blend)
+		e.u32(uint32(m.net.hidden))
+		e.f32s(m.net.w1)
+		e.f32s(m.net.b1)
+		e.f32s(m.net.w2)
+		e.f32s(m.net.b2)
+	}
+	return e.err
+}
+
 func boolByte(b bool) uint8 {
 	if b {
 		return 1
@@ -235,8 +258,9 @@ func Load(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("%w: bad magic bytes %q", ErrBadModel, head)
 	}
 	d.fill(d.buf[:2])
-	if v := binary.LittleEndian.Uint16(d.buf[:2]); d.err == nil && v != formatVersion {
-		return nil, fmt.Errorf("%w: format version %d, this build reads version %d", ErrBadModel, v, formatVersion)
+	version := binary.LittleEndian.Uint16(d.buf[:2])
+	if d.err == nil && (version < minFormatVersion || version > formatVersion) {
+		return nil, fmt.Errorf("%w: format version %d, this build reads versions %d to %d", ErrBadModel, version, minFormatVersion, formatVersion)
 	}
 	m := &Model{}
 	nl := d.count("labels", maxLabels)
@@ -283,6 +307,22 @@ func Load(r io.Reader) (*Model, error) {
 	unknownIDF := d.f32()
 	weights := d.f32s(nf * nl)
 	bias := d.f32s(nl)
+	if version >= 2 && d.u8() != 0 {
+		m.blend = d.f64()
+		hd := d.count("hidden units", maxHidden)
+		if d.err == nil && int64(nf)*int64(hd) > maxWeights {
+			d.err = fmt.Errorf("%w: %d features x %d hidden units is too large", ErrBadModel, nf, hd)
+		}
+		if d.err == nil && hd == 0 {
+			d.err = fmt.Errorf("%w: network without hidden units", ErrBadModel)
+		}
+		net := &mlp{in: nf, hidden: hd, k: nl}
+		net.w1 = d.f32s(nf * hd)
+		net.b1 = d.f32s(hd)
+		net.w2 = d.f32s(hd * nl)
+		net.b2 = d.f32s(nl)
+		m.net = net
+	}
 	if d.err != nil {
 		return nil, fmt.Errorf("read model: %w", d.err)
 	}
@@ -317,6 +357,8 @@ func (m *Model) check(keys []uint64) error {
 		return fmt.Errorf("%w: n-gram settings %d-%d/%d", ErrBadModel, m.fc.CharMin, m.fc.CharMax, m.fc.CJKMax)
 	case !(m.temperature > 0) || math.IsInf(m.temperature, 1) || !(m.threshold >= 0 && m.threshold <= 1):
 		return fmt.Errorf("%w: calibration %g/%g", ErrBadModel, m.temperature, m.threshold)
+	case m.net != nil && !(m.blend > 0 && m.blend < 1e6):
+		return fmt.Errorf("%w: network weight %g", ErrBadModel, m.blend)
 	}
 	if m.det != nil {
 		for i := range m.det.scale {

@@ -3,7 +3,9 @@
 // and when a text fits none of the reasons it knows.
 //
 // Train turns examples into a Model: word and character n-gram features
-// (English stems, CJK characters), one-vs-rest linear SVMs, probabilities
+// (English stems, CJK characters), one-vs-rest linear SVMs with the
+// averaged logits of two small neural networks added at a weight chosen by
+// cross-validation, probabilities
 // calibrated by cross-validation, and an out-of-scope detector learned
 // from out-of-scope examples or, without them, from reasons held out of
 // the cross-validation folds. A Model predicts, saves to and loads from a

@@ -42,11 +42,15 @@ type Prediction struct {
 // Model is a trained reason classifier. It is immutable and safe for
 // concurrent use; Train or Load make one.
 type Model struct {
-	labels      []string
-	oos         int // index of the out-of-scope class, or -1
-	fc          featureConfig
-	vz          *vectorizer
-	lin         *linear
+	labels []string
+	oos    int // index of the out-of-scope class, or -1
+	fc     featureConfig
+	vz     *vectorizer
+	lin    *linear
+	// net's logits, times blend, are added to lin's scores; nil when the
+	// model has no network.
+	net         *mlp
+	blend       float64
 	temperature float64
 	// det and threshold decide when a text is out of scope: det's
 	// probability of rejection above threshold. det is nil when training
@@ -65,6 +69,9 @@ type scratch struct {
 	x      sparse
 	acc    []float32
 	scores []float64
+	net    netScratch
+	logits []float64
+	mixed  []float64
 	probs  []float64
 }
 
@@ -99,11 +106,18 @@ func (m *Model) CrossValidation() CVStats { return m.cv }
 // Features returns the number of features in the model's dictionary.
 func (m *Model) Features() int { return len(m.vz.voc.keys) }
 
-// seal computes the version from the encoded body.
+// seal computes the version from the encoded body. The network section is
+// hashed only when there is a network, so a model without one keeps the
+// version it had in format version 1.
 func (m *Model) seal() error {
 	h := sha256.New()
 	if err := m.encodeBody(h); err != nil {
 		return fmt.Errorf("hash model: %w", err)
+	}
+	if m.net != nil {
+		if err := m.encodeNet(h); err != nil {
+			return fmt.Errorf("hash model: %w", err)
+		}
 	}
 	m.version = "model-" + hex.EncodeToString(h.Sum(nil))[:8]
 	return nil
@@ -127,11 +141,24 @@ func (m *Model) predict(text string, k int) Prediction {
 	}
 	s.x, coverage = m.vz.vectorize(&s.h, s.counts, s.x)
 	s.acc, s.scores = m.lin.scores(s.x, s.acc, s.scores)
-	s.probs = softmax(s.scores, m.temperature, s.probs)
+	mixed := s.scores
+	if m.net != nil {
+		if len(s.logits) != m.net.k {
+			s.logits = make([]float64, m.net.k)
+		}
+		m.net.logits(s.x, &s.net, s.logits)
+		s.mixed = s.mixed[:0]
+		for c, v := range s.logits {
+			s.mixed = append(s.mixed, s.scores[c]+m.blend*v)
+		}
+		mixed = s.mixed
+	}
+	s.probs = softmax(mixed, m.temperature, s.probs)
 	return m.decide(s.probs, s.scores, coverage, k)
 }
 
-// decide turns class probabilities into a prediction.
+// decide turns class probabilities into a prediction; scores are the
+// SVM scores alone, which the out-of-scope detector reads.
 func (m *Model) decide(p, scores []float64, coverage float64, k int) Prediction {
 	var buf [8]int
 	top, rejected := m.rank(p, scores, coverage, buf[:min(max(k, 1), len(buf))])

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Example is one labelled training or test text.
@@ -47,6 +48,12 @@ type Options struct {
 	// WordWeight and CharWeight scale the word and the character block of
 	// the feature vector (default 1 each).
 	WordWeight, CharWeight float64
+	// Hidden is the number of hidden units of each of the two neural
+	// networks whose mean logits are added to the SVM scores (default 32);
+	// negative trains the SVMs alone. The calibration cross-validation
+	// chooses the networks' weight (0.1 when calibration is skipped) and
+	// leaves them out when they do not help.
+	Hidden int
 	// Unbalanced trains with every example weighing the same; by default
 	// the examples of each reason weigh as if reasons were equally common.
 	Unbalanced bool
@@ -101,6 +108,9 @@ func (o *Options) setDefaults() {
 	if o.Folds == 0 {
 		o.Folds = 3
 	}
+	if o.Hidden == 0 {
+		o.Hidden = defaultMLP.Hidden
+	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -124,6 +134,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("cjk n-grams up to %d: need 0..8", o.CJKMax)
 	case o.WordWeight < 0 || o.CharWeight < 0:
 		return errors.New("block weights must not be negative")
+	case o.Hidden > maxHidden:
+		return fmt.Errorf("hidden units %d: at most %d", o.Hidden, maxHidden)
 	case o.Folds < 0 || o.Folds == 1:
 		return fmt.Errorf("folds %d: need at least 2", o.Folds)
 	case o.OOSPrior < 0 || o.OOSPrior >= 1:
@@ -167,30 +179,56 @@ func Train(ctx context.Context, examples []Example, opts Options) (*Model, error
 	fc := featureConfig{CharMin: opts.CharMin, CharMax: opts.CharMax, CJKMax: opts.CJKMax, WordBigrams: true}
 	feats := make([]hashes, len(examples))
 	parallel(len(examples), opts.Workers, func(i int) { fc.extract(examples[i].Text, &feats[i]) })
-	tr := trainer{opts: opts, fc: fc, feats: feats, y: y, k: len(labels), oos: oos}
+	tr := trainer{slots: make(chan struct{}, opts.Workers), opts: opts, fc: fc, feats: feats, y: y, k: len(labels), oos: oos}
 
+	// The final SVMs do not depend on the calibration, so they train
+	// alongside the cross-validation folds; the final network trains once
+	// the calibration has given it a weight (at once without calibration).
+	all := make([]int, len(examples))
+	for i := range all {
+		all[i] = i
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var fit *fitted
+	finalErr := make(chan error, 1)
+	go func() {
+		var err error
+		fit, err = tr.fit(ctx, all, nil, opts.Seed, opts.SkipCalibration)
+		if err != nil {
+			cancel()
+		}
+		finalErr <- err
+	}()
 	temperature, threshold := 1.0, 1.0
+	blend := defaultBlend
 	var det *detector
 	var stats CVStats
 	if !opts.SkipCalibration {
 		cv, err := tr.crossValidate(ctx)
 		if err != nil {
+			cancel()
+			if ferr := <-finalErr; ferr != nil && !errors.Is(ferr, context.Canceled) {
+				return nil, ferr
+			}
 			return nil, err
 		}
+		blend = cv.fitBlend()
 		temperature = cv.fitTemperature()
 		det, threshold = cv.fitDetector(temperature, opts.OOSPrior, opts.Seed)
 		stats = cv.stats(temperature, det, threshold)
 		stats.Folds = opts.Folds
-		opts.Logf("calibration: temperature %.3f threshold %.3f", temperature, threshold)
+		opts.Logf("calibration: network weight %.3f temperature %.3f threshold %.3f", blend, temperature, threshold)
 	}
-	all := make([]int, len(examples))
-	for i := range all {
-		all[i] = i
-	}
-	fit, err := tr.fit(ctx, all, nil, opts.Seed)
-	if err != nil {
+	if err := <-finalErr; err != nil {
 		return nil, err
 	}
+	if blend > 0 && fit.net == nil {
+		if err := tr.addNet(ctx, fit, opts.Seed); err != nil {
+			return nil, err
+		}
+	}
+	fit.xs, fit.ys = nil, nil
 	m := &Model{
 		labels:      labels,
 		oos:         oos,
@@ -201,6 +239,9 @@ func Train(ctx context.Context, examples []Example, opts Options) (*Model, error
 		det:         det,
 		threshold:   threshold,
 		cv:          stats,
+	}
+	if fit.net != nil && blend > 0 {
+		m.net, m.blend = fit.net, blend
 	}
 	if err := m.seal(); err != nil {
 		return nil, err
@@ -240,6 +281,8 @@ func labelIndex(examples []Example) ([]string, []int, error) {
 
 // trainer holds the featurised examples shared by the fold fits.
 type trainer struct {
+	// slots bounds the fits that run at once to Options.Workers.
+	slots chan struct{}
 	opts  Options
 	fc    featureConfig
 	feats []hashes
@@ -252,11 +295,24 @@ type trainer struct {
 type fitted struct {
 	vz      *vectorizer
 	lin     *linear
-	classes []int // global class of each of lin's outputs
+	net     *mlp  // nil when Options.Hidden < 0 or not trained
+	classes []int // global class of each of lin's and net's outputs
+	// xs and ys are the training vectors and local classes.
+	xs []sparse
+	ys []int
 }
 
-// fit trains on the rows given, leaving out the classes in drop.
-func (t *trainer) fit(ctx context.Context, rows []int, drop map[int]bool, seed uint64) (*fitted, error) {
+// fit trains on the rows given, leaving out the classes in drop: the SVMs,
+// and the network too when withNet is set and Options.Hidden > 0.
+func (t *trainer) fit(ctx context.Context, rows []int, drop map[int]bool, seed uint64, withNet bool) (*fitted, error) {
+	if t.slots != nil {
+		select {
+		case t.slots <- struct{}{}:
+			defer func() { <-t.slots }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	var keep []int
 	for _, r := range rows {
 		if !drop[t.y[r]] {
@@ -284,12 +340,39 @@ func (t *trainer) fit(ctx context.Context, rows []int, drop map[int]bool, seed u
 		xs[i] = vz.vectorizeCopy(t.feats[r], counts)
 		ys[i] = local[t.y[r]]
 	}
+	fit := &fitted{vz: vz, classes: classes, xs: xs, ys: ys}
+	// The network trains on one goroutine next to the SVMs.
+	netErr := make(chan error, 1)
+	if withNet {
+		go func() { netErr <- t.addNet(ctx, fit, seed) }()
+	} else {
+		netErr <- nil
+	}
 	p := svmParams{C: t.opts.C, PosWeight: 1, Eps: 0.1, MaxIter: t.opts.Epochs, Bias: 1}
 	lin, err := trainOVR(ctx, xs, ys, len(classes), len(voc.keys), p, !t.opts.Unbalanced, seed, t.opts.Workers)
+	if nerr := <-netErr; err == nil {
+		err = nerr
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &fitted{vz: vz, lin: lin, classes: classes}, nil
+	fit.lin = lin
+	return fit, nil
+}
+
+// addNet trains the network of a fit (nothing when Options.Hidden < 0).
+func (t *trainer) addNet(ctx context.Context, fit *fitted, seed uint64) error {
+	if t.opts.Hidden <= 0 {
+		return nil
+	}
+	mp := defaultMLP
+	mp.Hidden = t.opts.Hidden
+	net, err := trainMLPs(ctx, fit.xs, fit.ys, len(fit.classes), len(fit.vz.voc.keys), mp, seed)
+	if err != nil {
+		return err
+	}
+	fit.net = net
+	return nil
 }
 
 // vectorizeCopy vectorises a copy of h, leaving h as it was.
@@ -307,6 +390,12 @@ type cvResult struct {
 	y      []int
 	oos    int
 	scores [][]float64 // per example, per global class; -Inf where the fold model lacked the class
+	// net holds the network's logits like scores (nil rows without a
+	// network); fitBlend adds them to scores.
+	net [][]float64
+	// svm holds the SVM scores alone, which the out-of-scope detector
+	// reads: the same rows as scores until fitBlend adds the network.
+	svm [][]float64
 	// coverage is the share of each example's feature mass its fold's
 	// dictionary knew.
 	coverage []float64
@@ -325,7 +414,12 @@ func (t *trainer) crossValidate(ctx context.Context) (*cvResult, error) {
 		}
 	}
 	rng.Shuffle(len(inScope), func(i, j int) { inScope[i], inScope[j] = inScope[j], inScope[i] })
-	res := &cvResult{y: t.y, oos: t.oos, scores: make([][]float64, len(t.y)), coverage: make([]float64, len(t.y))}
+	res := &cvResult{y: t.y, oos: t.oos, scores: make([][]float64, len(t.y)), net: make([][]float64, len(t.y)), coverage: make([]float64, len(t.y))}
+	res.svm = res.scores
+	// Folds train concurrently (t.fit bounds how many at once); each
+	// writes only its own test examples' entries.
+	errs := make([]error, t.opts.Folds)
+	var wg sync.WaitGroup
 	for f := 0; f < t.opts.Folds; f++ {
 		var train, test []int
 		for i, fi := range folds {
@@ -347,34 +441,62 @@ func (t *trainer) crossValidate(ctx context.Context) (*cvResult, error) {
 				clear(drop)
 			}
 		}
-		fit, err := t.fit(ctx, train, drop, t.opts.Seed+uint64(f)+1)
-		if err != nil {
-			return nil, fmt.Errorf("fold %d: %w", f+1, err)
-		}
-		var h hashes
-		var x sparse
-		var s []float64
-		var acc []float32
-		counts := make([]uint16, len(fit.vz.voc.keys))
-		for _, i := range test {
-			h.reset()
-			for b := range h {
-				h[b] = append(h[b], t.feats[i][b]...)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fit, err := t.fit(ctx, train, drop, t.opts.Seed+uint64(f)+1, true)
+			if err != nil {
+				errs[f] = fmt.Errorf("fold %d: %w", f+1, err)
+				return
 			}
-			x, res.coverage[i] = fit.vz.vectorize(&h, counts, x)
-			acc, s = fit.lin.scores(x, acc, s)
-			full := make([]float64, t.k)
-			for c := range full {
-				full[c] = math.Inf(-1)
-			}
-			for j, c := range fit.classes {
-				full[c] = s[j]
-			}
-			res.scores[i] = full
-		}
-		t.opts.Logf("fold %d/%d: %d train, %d test, %d reasons held out", f+1, t.opts.Folds, len(train), len(test), len(drop))
+			t.scoreFold(fit, test, res)
+			t.opts.Logf("fold %d/%d: %d train, %d test, %d reasons held out", f+1, t.opts.Folds, len(train), len(test), len(drop))
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return res, nil
+}
+
+// scoreFold records the SVM scores, network logits and coverage of the
+// test examples under a fold's model, by global class (-Inf SVM scores
+// for the classes the fold's model lacks).
+func (t *trainer) scoreFold(fit *fitted, test []int, res *cvResult) {
+	var h hashes
+	var x sparse
+	var s, o []float64
+	var acc []float32
+	var ns netScratch
+	if fit.net != nil {
+		o = make([]float64, fit.net.k)
+	}
+	counts := make([]uint16, len(fit.vz.voc.keys))
+	for _, i := range test {
+		h.reset()
+		for b := range h {
+			h[b] = append(h[b], t.feats[i][b]...)
+		}
+		x, res.coverage[i] = fit.vz.vectorize(&h, counts, x)
+		acc, s = fit.lin.scores(x, acc, s)
+		full := make([]float64, t.k)
+		for c := range full {
+			full[c] = math.Inf(-1)
+		}
+		for j, c := range fit.classes {
+			full[c] = s[j]
+		}
+		res.scores[i] = full
+		if fit.net != nil {
+			fit.net.logits(x, &ns, o)
+			net := make([]float64, t.k)
+			for j, c := range fit.classes {
+				net[c] = o[j]
+			}
+			res.net[i] = net
+		}
+	}
 }
 
 // stratifiedFolds assigns each example to one of k folds so that every
@@ -495,7 +617,7 @@ func (cv *cvResult) fitDetector(t, prior float64, seed uint64) (*detector, float
 	var p []float64
 	for i, yi := range cv.y {
 		p = softmax(cv.scores[i], t, p)
-		xs[i] = makeCues(p, cv.scores[i], cv.oos, cv.coverage[i])
+		xs[i] = makeCues(p, cv.svm[i], cv.oos, cv.coverage[i])
 		best := -1
 		for c, pc := range p {
 			if c != cv.oos && (best < 0 || pc > p[best]) {
@@ -578,7 +700,7 @@ func (cv *cvResult) stats(t float64, det *detector, threshold float64) CVStats {
 	var buf [1]int
 	for i, yi := range cv.y {
 		p = softmax(cv.scores[i], t, p)
-		top, rejected := m.rank(p, cv.scores[i], cv.coverage[i], buf[:])
+		top, rejected := m.rank(p, cv.svm[i], cv.coverage[i], buf[:])
 		if yi == cv.oos || !cv.known(i) {
 			st.OOSN++
 			if rejected {
