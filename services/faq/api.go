@@ -180,7 +180,7 @@ func (s *Service) search(ctx context.Context, p searchParams) SearchResponse {
 	for i, h := range hits {
 		a := snap.arts[h.ID]
 		resp.Hits = append(resp.Hits, SearchHit{
-			ID: a.ID, Title: a.Title, Snippet: snippet(snap.plain[a.ID], h.Matched), Score: math.Round(h.Score*1000) / 1000,
+			ID: a.ID, Title: a.Title, Snippet: snap.plain[a.ID].snippet(snap.terms, h.Matched), Score: math.Round(h.Score*1000) / 1000,
 			Locale: a.Locale, URL: "/help/articles/" + a.Slug,
 		})
 		if i < 3 {

@@ -16,7 +16,9 @@ import (
 // synthetic articles, with the rate limits off, from 16 concurrent
 // keep-alive clients in the same process (they share the machine's cores
 // with the server). It reports searches per second and the server time
-// per search (p50, p99) from the service's own histogram input.
+// per search (p50, p99) from the service's own histogram input, the
+// process CPU per HTTP search (server and clients) and the CPU of one
+// search without HTTP (server-cpu-µs, searches one at a time).
 func BenchmarkHTTPSearch10k(b *testing.B) {
 	off := Rate{PerSecond: -1}
 	h := startHelpCentre(b, func(c *Config) { c.SearchRate, c.PageRate = off, off })
@@ -36,7 +38,7 @@ func BenchmarkHTTPSearch10k(b *testing.B) {
 	var n atomic.Int64
 	b.SetParallelism(8)
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := n.Add(1)
@@ -53,17 +55,22 @@ func BenchmarkHTTPSearch10k(b *testing.B) {
 			}
 		}
 	})
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(n.Load())/elapsed.Seconds(), "searches/s")
+	// Process CPU per search: server and clients (same process).
+	b.ReportMetric(float64(cpu.Microseconds())/float64(n.Load()), "cpu-µs/search")
 	// Server time per search, measured on the search core alone.
 	var times []time.Duration
+	cpu0 = processCPU()
 	for i := range 2000 {
 		t0 := time.Now()
 		h.svc.search(b.Context(), searchParams{q: queries[i%len(queries)], limit: 10})
 		times = append(times, time.Since(t0))
 	}
+	cpu = processCPU() - cpu0
 	slices.Sort(times)
+	b.ReportMetric(float64(cpu.Microseconds())/2000, "server-cpu-µs")
 	b.ReportMetric(float64(times[len(times)/2].Microseconds()), "server-p50-µs")
 	b.ReportMetric(float64(times[len(times)*99/100].Microseconds()), "server-p99-µs")
 }

@@ -99,8 +99,10 @@ type snapshot struct {
 	ix      *retrieval.Index
 	arts    map[string]*Article
 	// plain is each article's body as plain text with runs of space
-	// collapsed, for snippets.
-	plain map[string]string
+	// collapsed and its words found, for snippets; terms numbers their
+	// words' terms.
+	plain map[string]*snippetText
+	terms map[string]int32
 }
 
 type metrics struct {
@@ -207,7 +209,8 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Service, error) {
 // build indexes the published articles.
 func (s *Service) build(version uint64, arts []Article) *snapshot {
 	byID := make(map[string]*Article, len(arts))
-	plain := make(map[string]string, len(arts))
+	plain := make(map[string]*snippetText, len(arts))
+	sterms := newSnippetTerms()
 	docs := make([]retrieval.Article, 0, len(arts))
 	for i := range arts {
 		a := &arts[i]
@@ -216,7 +219,7 @@ func (s *Service) build(version uint64, arts []Article) *snapshot {
 		}
 		byID[a.ID] = a
 		doc := a.forIndex()
-		plain[a.ID] = strings.Join(strings.Fields(doc.Body), " ")
+		plain[a.ID] = sterms.prepare(strings.Join(strings.Fields(doc.Body), " "))
 		docs = append(docs, doc)
 	}
 	syn := retrieval.DefaultSynonyms()
@@ -236,7 +239,7 @@ func (s *Service) build(version uint64, arts []Article) *snapshot {
 		ix = retrieval.Build(docs, opts)
 	}
 	s.m.articles.Set(float64(ix.Len()))
-	return &snapshot{version: version, ix: ix, arts: byID, plain: plain}
+	return &snapshot{version: version, ix: ix, arts: byID, plain: plain, terms: sterms.ids}
 }
 
 // Run replays the self-service and contact streams into the state, keeps

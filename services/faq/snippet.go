@@ -86,8 +86,13 @@ func matchSpans(text string, terms []string) []span {
 			off += j + len(t)
 		}
 	}
+	return mergeSpans(spans)
+}
+
+// mergeSpans sorts spans by start and merges the overlapping ones
+// (Chinese bigrams overlap).
+func mergeSpans(spans []span) []span {
 	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
-	// Merge overlapping spans (Chinese bigrams overlap).
 	var out []span
 	for _, s := range spans {
 		if n := len(out); n > 0 && s.start <= out[n-1].end {
@@ -107,7 +112,11 @@ func snippet(text string, terms []string) string {
 	if len(scan) > scanLimit {
 		scan = scan[:scanLimit]
 	}
-	spans := matchSpans(scan, terms)
+	return snippetAt(text, matchSpans(scan, terms))
+}
+
+// snippetAt is snippet with the matches' spans already found.
+func snippetAt(text string, spans []span) string {
 	// Choose the window start (a span start) covering the most spans.
 	best, bestN := 0, 0
 	for i, s := range spans {
@@ -165,4 +174,139 @@ func snippet(text string, terms []string) string {
 		b.WriteString(" …")
 	}
 	return b.String()
+}
+
+// A snippetText is an article's plain text with the words of its first
+// scanLimit bytes found and analysed once, when the snapshot is built, so
+// that a search finds its matches without re-tokenising and re-stemming
+// the text: the same spans as matchSpans, by term number.
+type snippetText struct {
+	text  string
+	words []wordAt
+}
+
+// wordAt is one word of a snippetText: its byte offset and length and the
+// number of its term (retrieval.WordTerm) in the snapshot's snippetTerms,
+// -1 for a word without a term (stop word).
+type wordAt struct {
+	start int32
+	n     uint16
+	term  int32
+}
+
+// snippetTerms numbers the terms of the words of a snapshot's articles;
+// byWord caches each word's term number while the snapshot is built.
+type snippetTerms struct {
+	ids    map[string]int32
+	byWord map[string]int32
+}
+
+func newSnippetTerms() *snippetTerms {
+	return &snippetTerms{ids: map[string]int32{}, byWord: map[string]int32{}}
+}
+
+// prepare finds the words of text's first scanLimit bytes exactly as
+// matchSpans scans them.
+func (st *snippetTerms) prepare(text string) *snippetText {
+	scan := text
+	if len(scan) > scanLimit {
+		scan = scan[:scanLimit]
+	}
+	out := &snippetText{text: text}
+	for i := 0; i < len(scan); {
+		r, size := utf8.DecodeRuneInString(scan[i:])
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r)) || textproc.IsCJK(r) {
+			i += size
+			continue
+		}
+		start := i
+		for i < len(scan) {
+			r, size = utf8.DecodeRuneInString(scan[i:])
+			if !(unicode.IsLetter(r) || unicode.IsDigit(r)) || textproc.IsCJK(r) {
+				break
+			}
+			i += size
+		}
+		w := scan[start:i]
+		id, ok := st.byWord[w]
+		if !ok {
+			id = -1
+			if t := retrieval.WordTerm(w); t != "" {
+				if id, ok = st.ids[t]; !ok {
+					id = int32(len(st.ids))
+					st.ids[t] = id
+				}
+			}
+			st.byWord[strings.Clone(w)] = id
+		}
+		out.words = append(out.words, wordAt{start: int32(start), n: uint16(i - start), term: id})
+	}
+	out.words = slices.Clip(out.words)
+	return out
+}
+
+// snippet is snippet(st.text, terms), with the words found beforehand;
+// ids is the snapshot's term numbering (snippetTerms.ids).
+func (st *snippetText) snippet(ids map[string]int32, terms []string) string {
+	if st == nil {
+		return snippet("", terms)
+	}
+	return snippetAt(st.text, st.matchSpans(ids, terms))
+}
+
+// matchSpans is matchSpans of the text's first scanLimit bytes.
+func (st *snippetText) matchSpans(ids map[string]int32, terms []string) []span {
+	var want []int32
+	var cjk []string
+	for _, t := range terms {
+		if id, ok := ids[t]; ok && !slices.Contains(want, id) {
+			want = append(want, id)
+		}
+		r, _ := utf8.DecodeRuneInString(t)
+		if textproc.IsCJK(r) {
+			cjk = append(cjk, t)
+		}
+	}
+	var spans []span
+	if len(want) > 0 {
+		// matchSpans looks only at words that start like a term.
+		var prefixes []string
+		for _, t := range terms {
+			if len(t) >= 3 {
+				prefixes = append(prefixes, t[:3])
+			} else if t != "" {
+				prefixes = append(prefixes, t)
+			}
+		}
+		for _, w := range st.words {
+			if w.term < 0 || !slices.Contains(want, w.term) {
+				continue
+			}
+			start, end := int(w.start), int(w.start)+int(w.n)
+			p := st.text[start:end]
+			if len(p) > 3 {
+				p = p[:3]
+			}
+			if slices.Contains(prefixes, strings.ToLower(p)) {
+				spans = append(spans, span{start, end})
+			}
+		}
+	}
+	if len(cjk) > 0 {
+		scan := st.text
+		if len(scan) > scanLimit {
+			scan = scan[:scanLimit]
+		}
+		for _, t := range cjk {
+			for off := 0; ; {
+				j := strings.Index(scan[off:], t)
+				if j < 0 {
+					break
+				}
+				spans = append(spans, span{off + j, off + j + len(t)})
+				off += j + len(t)
+			}
+		}
+	}
+	return mergeSpans(spans)
 }

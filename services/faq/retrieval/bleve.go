@@ -106,13 +106,15 @@ type bleveStage struct {
 	// syn maps an analysed English term to its analysed synonyms.
 	syn map[string][]string
 	ids map[string]int32
-	// df is each field's document frequency per term, read from Bleve's
-	// term dictionaries after indexing: the query reads rare terms first
-	// within a postings budget, and asks for fuzzy matches only of words
-	// the articles do not contain.
-	df    map[string]map[string]int
-	k     int
-	boost [len(bleveFields)]float64
+	// fieldDF is each field's document frequency per term (per group and
+	// field), read from Bleve's term dictionaries after indexing: the
+	// query reads rare terms first within a postings budget, and asks for
+	// fuzzy matches only of words the articles do not contain. fields are
+	// the fields' names.
+	fieldDF [len(bleveGroups)][len(bleveFields)]map[string]int
+	fields  [len(bleveGroups)][len(bleveFields)]string
+	k       int
+	boost   [len(bleveFields)]float64
 }
 
 // openBleve indexes arts in a new Bleve index at dir ("" for memory only).
@@ -163,10 +165,10 @@ func openBleve(dir string, arts []Article, locales []string, syn Synonyms, k int
 		_ = st.close()
 		return nil, fmt.Errorf("retrieval: index batch: %w", err)
 	}
-	st.df = map[string]map[string]int{}
-	for _, g := range bleveGroups {
-		for _, f := range bleveFields {
+	for gi, g := range bleveGroups {
+		for fi, f := range bleveFields {
 			field := f + "_" + g.group
+			st.fields[gi][fi] = field
 			dict, err := bi.FieldDict(field)
 			if err != nil {
 				_ = st.close()
@@ -177,7 +179,7 @@ func openBleve(dir string, arts []Article, locales []string, syn Synonyms, k int
 				m[e.Term] = int(e.Count)
 			}
 			_ = dict.Close()
-			st.df[field] = m
+			st.fieldDF[gi][fi] = m
 		}
 	}
 	st.syn = map[string][]string{}
@@ -235,22 +237,31 @@ func (st *bleveStage) candidates(text string, locales []string, add func(d int32
 			// (their Latin words are rare; it halves the query's clauses).
 			continue
 		}
-		seen := map[string]bool{}
-		for _, t := range st.terms(gi, text) {
-			if seen[t] {
+		ts := st.terms(gi, text)
+		// Repeated terms: a scan of the few before, a map for long queries.
+		var seen map[string]bool
+		if len(ts) > 32 {
+			seen = make(map[string]bool, len(ts))
+		}
+		for ti, t := range ts {
+			if seen != nil {
+				if seen[t] {
+					continue
+				}
+				seen[t] = true
+			} else if slices.Contains(ts[:ti], t) {
 				continue
 			}
-			seen[t] = true
 			known := false
-			for fi, f := range bleveFields {
-				field := f + "_" + g.group
-				if df := st.df[field][t]; df > 0 {
+			for fi := range bleveFields {
+				field, dfs := st.fields[gi][fi], st.fieldDF[gi][fi]
+				if df := dfs[t]; df > 0 {
 					known = true
 					cs = append(cs, clause{field, t, st.boost[fi], false, df})
 				}
 				if g.group == "en" {
 					for _, sy := range st.syn[t] {
-						if df := st.df[field][sy]; df > 0 {
+						if df := dfs[sy]; df > 0 {
 							cs = append(cs, clause{field, sy, st.boost[fi] * 0.5, false, df})
 						}
 					}
@@ -260,8 +271,8 @@ func (st *bleveStage) candidates(text string, locales []string, add func(d int32
 			// words within one edit (same first letter) in titles and
 			// questions.
 			if !known && g.group == "en" && utf8.RuneCountInString(t) >= 4 {
-				for fi, f := range bleveFields[:2] {
-					cs = append(cs, clause{f + "_" + g.group, t, st.boost[fi] * 0.5, true, 0})
+				for fi := range bleveFields[:2] {
+					cs = append(cs, clause{st.fields[gi][fi], t, st.boost[fi] * 0.5, true, 0})
 				}
 			}
 		}
