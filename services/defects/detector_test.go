@@ -53,6 +53,20 @@ func opened(events []Event) []string {
 	return out
 }
 
+// restart writes d's snapshot and reads it into fresh, as a restarted
+// service does, and returns fresh.
+func restart(t *testing.T, d, fresh *Detector) *Detector {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := d.WriteSnapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.ReadSnapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return fresh
+}
+
 func feed(d *Detector, cs ...Contact) []Event {
 	var out []Event
 	for _, c := range cs {
@@ -558,14 +572,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	straight := build()
 	feed(straight, first...)
 	straight.SetCovered("contacts", 42)
-	var buf bytes.Buffer
-	if err := straight.WriteSnapshot(&buf); err != nil {
-		t.Fatal(err)
-	}
-	restored := build()
-	if err := restored.ReadSnapshot(&buf); err != nil {
-		t.Fatal(err)
-	}
+	restored := restart(t, straight, build())
 	if restored.Covered("contacts") != 42 {
 		t.Errorf("covered %d", restored.Covered("contacts"))
 	}

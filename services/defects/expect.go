@@ -67,6 +67,14 @@ func (d *Detector) specificity(best verdict, sigs []*signature, at int64) verdic
 	return *pick
 }
 
+// baselineSpan is how many baseline days before anchor the detector has
+// seen (at most BaselineDays); ok is false until it has seen
+// MinBaselineDays of them.
+func (d *Detector) baselineSpan(anchor int32) (covered int32, ok bool) {
+	covered = min(int32(d.cfg.BaselineDays), anchor-d.firstDay)
+	return covered, d.firstDay >= 0 && covered >= int32(d.cfg.MinBaselineDays) && covered > 0
+}
+
 // plainest picks the subject to open among the verdicts of one contact's
 // signatures that all pass a test on few customers: the one with the fewest
 // keys, unless a narrower one is far more significant. Two customers of a
@@ -198,8 +206,8 @@ func (d *Detector) testWindow(s *signature, at, w int64, alpha float64) (verdict
 		return verdict{sig: s, window: w, p: 0, n: n, excess: float64(n)}, n >= 2
 	}
 	anchor := dayOf(from)
-	covered := min(int32(d.cfg.BaselineDays), anchor-d.firstDay)
-	if d.firstDay < 0 || covered < int32(d.cfg.MinBaselineDays) || covered <= 0 {
+	covered, ok := d.baselineSpan(anchor)
+	if !ok {
 		return verdict{}, false
 	}
 	count := d.baseline(s, anchor, covered)

@@ -108,8 +108,8 @@ func (d *Detector) testNamed(s *signature, o *occ, at int64) (verdict, bool) {
 			continue
 		}
 		anchor := dayOf(from)
-		covered := min(int32(d.cfg.BaselineDays), anchor-d.firstDay)
-		if d.firstDay < 0 || covered < int32(d.cfg.MinBaselineDays) || covered <= 0 {
+		covered, ok := d.baselineSpan(anchor)
+		if !ok {
 			continue
 		}
 		mine := d.counters[keys]

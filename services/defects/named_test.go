@@ -1,7 +1,6 @@
 package defects
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -132,14 +131,7 @@ func TestNamedSurvivesSnapshot(t *testing.T) {
 	straight, mk, _ := namedWorld(t, 0)
 	first := mk("named0", "5.1.0", "Since the update to 5.1.0 my payment failed every time.", t0)
 	straight.Observe(first)
-	var buf bytes.Buffer
-	if err := straight.WriteSnapshot(&buf); err != nil {
-		t.Fatal(err)
-	}
-	restored := newTestDetector(t, DetectorConfig{})
-	if err := restored.ReadSnapshot(&buf); err != nil {
-		t.Fatal(err)
-	}
+	restored := restart(t, straight, newTestDetector(t, DetectorConfig{}))
 	second := mk("named1", "5.1.0", "Payment error after I updated to 5.1.0.", t0.Add(80*time.Minute))
 	a, b := opened(straight.Observe(second)), opened(restored.Observe(second))
 	if len(a) != 1 || fmt.Sprint(a) != fmt.Sprint(b) {

@@ -570,8 +570,8 @@ func (d *Detector) testUnusual(s *signature, at int64) (verdict, bool) {
 			continue
 		}
 		anchor := dayOf(from)
-		covered := min(int32(d.cfg.BaselineDays), anchor-d.firstDay)
-		if d.firstDay < 0 || covered < int32(d.cfg.MinBaselineDays) || covered <= 0 {
+		covered, ok := d.baselineSpan(anchor)
+		if !ok {
 			continue
 		}
 		// The share of the reason's judged contacts on the baseline days

@@ -1,7 +1,6 @@
 package defects
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -40,7 +39,7 @@ func wordingWorld(t *testing.T, varied bool) (*Detector, func(customer, text str
 		}
 		return fmt.Sprintf(tpl, product)
 	}
-	var opened []string
+	var everyday []string
 	start := t0.Add(-21 * 24 * time.Hour)
 	for h := 0; h < 21*24; h++ {
 		at := start.Add(time.Duration(h) * time.Hour)
@@ -57,7 +56,7 @@ func wordingWorld(t *testing.T, varied bool) (*Detector, func(customer, text str
 		n++
 		c := Contact{ID: fmt.Sprint("e", n), CustomerID: fmt.Sprint("everyday", n), OrderID: fmt.Sprint("o", n), Reason: "late_delivery",
 			Channel: "email", Text: text, Metadata: map[string]string{"carrier": carrier, "region": region}, ReceivedAt: at.Add(5 * time.Minute)}
-		opened = append(opened, opened2(d.Observe(c))...)
+		everyday = append(everyday, opened(d.Observe(c))...)
 		w := wismo[h%len(wismo)]
 		p, city := products[h/2%len(products)], cities[h/3%len(cities)]
 		if h%len(wismo) == 2 {
@@ -71,7 +70,7 @@ func wordingWorld(t *testing.T, varied bool) (*Detector, func(customer, text str
 		return Contact{ID: fmt.Sprint("t", n), CustomerID: customer, OrderID: fmt.Sprint("o", n), Reason: "late_delivery", Channel: "email",
 			Text: text, Metadata: map[string]string{"carrier": "Quickpost", "region": "north"}, ReceivedAt: at}
 	}
-	return d, mk, opened
+	return d, mk, everyday
 }
 
 // nonce is a made-up word, different for every i.
@@ -84,23 +83,13 @@ func nonce(i int) string {
 	return string(b)
 }
 
-func opened2(evs []Event) []string {
-	var ids []string
-	for _, e := range evs {
-		if e.Type == EventOpened {
-			ids = append(ids, e.DefectID)
-		}
-	}
-	return ids
-}
-
 // observeAll feeds three contacts an hour and a half apart and returns
 // the defects they opened and at which contact the first opened.
 func observeAll(d *Detector, mk func(customer, text string, at time.Time) Contact, prefix string, texts []string) ([]string, int) {
 	var ids []string
 	at := 0
 	for i, text := range texts {
-		ids = append(ids, opened2(d.Observe(mk(fmt.Sprint(prefix, i), text, t0.Add(time.Duration(i)*90*time.Minute))))...)
+		ids = append(ids, opened(d.Observe(mk(fmt.Sprint(prefix, i), text, t0.Add(time.Duration(i)*90*time.Minute))))...)
 		if len(ids) > 0 && at == 0 {
 			at = i + 1
 		}
@@ -198,18 +187,11 @@ func TestUnusualWordingChinese(t *testing.T) {
 func TestUnusualSurvivesSnapshot(t *testing.T) {
 	straight, mk, _ := wordingWorld(t, false)
 	straight.Observe(mk("rare0", rareDelays[0], t0))
-	var buf bytes.Buffer
-	if err := straight.WriteSnapshot(&buf); err != nil {
-		t.Fatal(err)
-	}
-	restored := newTestDetector(t, DetectorConfig{})
-	if err := restored.ReadSnapshot(&buf); err != nil {
-		t.Fatal(err)
-	}
+	restored := restart(t, straight, newTestDetector(t, DetectorConfig{}))
 	var a, b []string
 	for i, text := range rareDelays[1:] {
 		c := mk(fmt.Sprint("rare", i+1), text, t0.Add(time.Duration(i+1)*90*time.Minute))
-		a, b = append(a, opened2(straight.Observe(c))...), append(b, opened2(restored.Observe(c))...)
+		a, b = append(a, opened(straight.Observe(c))...), append(b, opened(restored.Observe(c))...)
 	}
 	if len(a) != 1 || fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Fatalf("straight opened %v, restored %v; want the same one defect", a, b)
