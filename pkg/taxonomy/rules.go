@@ -21,6 +21,11 @@ type Matcher struct {
 	phrases     []phrase
 	byFirstStem map[string][]int // first stem of a phrase -> indexes into phrases
 
+	// Typo tolerance: the stems of keyword words (typoMinLen letters or
+	// more), and each of them with one inner letter dropped.
+	stems   map[string]bool
+	dropped map[string][]string
+
 	cjk         []cjkKeyword
 	byFirstRune map[rune][]int // first rune of a CJK keyword -> indexes into cjk
 }
@@ -76,6 +81,8 @@ func NewMatcher(t *Taxonomy) *Matcher {
 	m := &Matcher{
 		byFirstStem: make(map[string][]int),
 		byFirstRune: make(map[rune][]int),
+		stems:       make(map[string]bool),
+		dropped:     make(map[string][]string),
 	}
 	if t == nil {
 		return m
@@ -124,8 +131,82 @@ func (m *Matcher) add(kw, locale string, reason int, seen map[string]bool) {
 		return
 	}
 	stems := strings.Split(key, " ")
+	for _, st := range stems {
+		m.addStem(st)
+	}
 	m.byFirstStem[stems[0]] = append(m.byFirstStem[stems[0]], len(m.phrases))
 	m.phrases = append(m.phrases, phrase{keyword: kw, stems: stems, reason: reason, weight: float64(len(stems))})
+}
+
+// typoMinLen is the shortest stem a typo is corrected to or from: shorter
+// words are too close to each other ("card", "cart") to guess.
+const typoMinLen = 5
+
+// typoMinInput is the shortest word stem that is read as a typo: short
+// words are too often real words or chat shorthand ("back", "chat",
+// "uhelp") one letter away from a keyword.
+const typoMinInput = 6
+
+func (m *Matcher) addStem(st string) {
+	if m.stems[st] || len(st) < typoMinLen || !asciiLower(st) {
+		return
+	}
+	m.stems[st] = true
+	for i := 1; i < len(st)-1; i++ {
+		d := st[:i] + st[i+1:]
+		if !slices.Contains(m.dropped[d], st) {
+			m.dropped[d] = append(m.dropped[d], st)
+		}
+	}
+}
+
+func asciiLower(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'a' || s[i] > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// corrected returns the keyword stem a word's stem is a typo of: one inner
+// letter doubled or added ("retturn", "vouchher"), dropped ("retrn") or
+// two inner letters swapped ("reutrn"), the first and the last letter
+// kept, as most typing slips do. A stem that is a keyword stem itself, is
+// shorter than typoMinLen, or could be a typo of two different keyword
+// stems is left as it is.
+func (m *Matcher) corrected(st string) (string, bool) {
+	if len(st) < typoMinInput || m.stems[st] || !asciiLower(st) {
+		return "", false
+	}
+	found := ""
+	take := func(c string) bool {
+		if found != "" && found != c {
+			found = "\x00"
+			return false
+		}
+		found = c
+		return true
+	}
+	for i := 1; i < len(st)-1 && found != "\x00"; i++ {
+		if c := st[:i] + st[i+1:]; m.stems[c] {
+			take(c)
+		}
+		if i+1 < len(st)-1 && st[i] != st[i+1] {
+			b := []byte(st)
+			b[i], b[i+1] = b[i+1], b[i]
+			if c := string(b); m.stems[c] {
+				take(c)
+			}
+		}
+	}
+	for _, c := range m.dropped[st] {
+		take(c)
+	}
+	if found == "" || found == "\x00" {
+		return "", false
+	}
+	return found, true
 }
 
 // hit is one keyword occurrence, as a byte span of the normalised text.
@@ -231,6 +312,9 @@ func (m *Matcher) phraseHits(norm string, hits []hit) []hit {
 	var words []textproc.Token
 	for _, tok := range textproc.Tokenize(norm) {
 		if tok.Kind == textproc.TokenWord || tok.Kind == textproc.TokenNumber {
+			if c, ok := m.corrected(tok.Stem); ok && tok.Kind == textproc.TokenWord {
+				tok.Stem = c
+			}
 			words = append(words, tok)
 		}
 	}
