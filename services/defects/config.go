@@ -44,9 +44,10 @@ type DetectorConfig struct {
 	// subject describe it in words rare for the reason (the unusual
 	// test: the customers and the unusual ones among them against the
 	// everyday rate and the reason's unusual share), for windows of a day
-	// or more; shorter windows need proportionally less (default 1e-6, as
-	// Alpha: it runs on every contact of a subject while an unusual one
-	// is in a window).
+	// or more; shorter windows need proportionally less (default 1e-5:
+	// ten times Alpha's, as it runs only while an unusual contact is in a
+	// window; on twenty demo histories it added one false defect, and
+	// opened SwiftShip's delays by their third contact on four more).
 	UnusualAlpha float64
 	// BaselineDays is how many days before a test window its expected
 	// rate is learned from (default 28).
@@ -123,7 +124,7 @@ func (c *DetectorConfig) setDefaults() {
 		c.NamedAlpha = 1e-3
 	}
 	if c.UnusualAlpha <= 0 {
-		c.UnusualAlpha = 1e-6
+		c.UnusualAlpha = 1e-5
 	}
 	if c.BaselineDays <= 0 {
 		c.BaselineDays = 28
