@@ -365,17 +365,44 @@ func TestDemoTruthMatchesHistory(t *testing.T) {
 	if len(truth.Repeats) == 0 {
 		t.Fatal("no repeat contacts")
 	}
+	listed, followUps := map[string]bool{}, 0
 	for _, rp := range truth.Repeats {
 		c, first := byID[rp.ContactID], byID[rp.RepeatOf]
 		if c.CustomerID != first.CustomerID || c.OrderID != first.OrderID || c.Truth.Reason != first.Truth.Reason {
 			t.Fatalf("repeat %s of %s: customer/order/reason differ", rp.ContactID, rp.RepeatOf)
 		}
-		if gap := c.ReceivedAt.Sub(first.ReceivedAt); gap <= 0 || gap > 5*24*time.Hour {
+		limit := RepeatWindow
+		if rp.FollowUp {
+			limit = 5 * 24 * time.Hour
+			followUps++
+		}
+		if gap := c.ReceivedAt.Sub(first.ReceivedAt); gap <= 0 || gap > limit {
 			t.Fatalf("repeat %s comes %s after %s", rp.ContactID, gap, rp.RepeatOf)
 		}
+		listed[rp.ContactID] = true
+	}
+	// Every contact that repeats an earlier one of its customer, order and
+	// reason within the window is in the truth, follow-up or not.
+	last := map[string]Contact{}
+	var all []Contact
+	for _, d := range days {
+		all = append(all, d.Contacts...)
+	}
+	for _, c := range all {
+		if c.CustomerID == "" || c.Truth.Reason == "unclassified" {
+			continue
+		}
+		key := c.CustomerID + "|" + c.OrderID + "|" + c.Truth.Reason
+		if prev, ok := last[key]; ok && c.ReceivedAt.Sub(prev.ReceivedAt) <= RepeatWindow && !listed[c.ExternalID] {
+			t.Fatalf("contact %s repeats %s but the truth does not say so", c.ExternalID, prev.ExternalID)
+		}
+		last[key] = c
 	}
 	share := float64(len(truth.Repeats)) / float64(nContacts)
-	t.Logf("%d orders, %d contacts (CPX %.3f), %d repeats (%.1f%%)", nOrders, nContacts, float64(nContacts)/float64(nOrders), len(truth.Repeats), 100*share)
+	t.Logf("%d orders, %d contacts (CPX %.3f), %d repeats (%.1f%%), %d of them follow-ups", nOrders, nContacts, float64(nContacts)/float64(nOrders), len(truth.Repeats), 100*share, followUps)
+	if followUps == 0 || followUps == len(truth.Repeats) {
+		t.Errorf("%d follow-ups of %d repeats: want both kinds", followUps, len(truth.Repeats))
+	}
 }
 
 func hasSubject(c Contact, subject map[string]string) bool {

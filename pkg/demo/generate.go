@@ -102,12 +102,28 @@ type DefectTruth struct {
 	IDs []string `json:"ids,omitempty"`
 }
 
-// RepeatTruth is a contact that repeats an earlier one: same customer, order
-// and reason.
+// RepeatTruth is a contact that repeats an earlier one: the same customer
+// about the same order (or both about none) and reason, within RepeatWindow
+// of the latest such contact.
 type RepeatTruth struct {
 	ContactID string `json:"contact_id"`
 	RepeatOf  string `json:"repeat_of"`
 	Reason    string `json:"reason"`
+	// FollowUp marks a repeat the generator wrote as a follow-up ("This is
+	// my second message about this ..."); the others are customers who
+	// happened to write again about the same order and reason.
+	FollowUp bool `json:"follow_up,omitempty"`
+}
+
+// RepeatWindow is how far apart two contacts of a customer about the same
+// order and reason may be for the later to repeat the earlier: the 7 days
+// of the method's repeat-contact definition.
+const RepeatWindow = 7 * 24 * time.Hour
+
+// lastContact is a customer's latest contact about an order and reason.
+type lastContact struct {
+	id string
+	at time.Time
 }
 
 // customer is one shopper.
@@ -183,6 +199,7 @@ type Generator struct {
 	nOrders   int
 	nContacts int
 	truth     Truth
+	last      map[string]lastContact // by customer, order and reason
 }
 
 // New returns a generator for cfg, after defaults and validation.
@@ -192,7 +209,7 @@ func New(cfg Config) (*Generator, error) {
 		return nil, err
 	}
 	s := defaultShop()
-	g := &Generator{cfg: cfg, shop: s, langs: map[bool]*language{false: english(), true: chinese()}}
+	g := &Generator{cfg: cfg, shop: s, langs: map[bool]*language{false: english(), true: chinese()}, last: map[string]lastContact{}}
 	g.reasons = slices.Sorted(func(yield func(string) bool) {
 		for k := range cfg.ReasonMix {
 			if !yield(k) {
@@ -473,9 +490,7 @@ func (g *Generator) contacts(r *rng, day int, date time.Time, orders int) []Cont
 		if di := drafts[i].defect; di >= 0 {
 			g.defects[di].truth.ContactIDs = append(g.defects[di].truth.ContactIDs, c.ExternalID)
 		}
-		if c.Truth.RepeatOf != "" {
-			g.truth.Repeats = append(g.truth.Repeats, RepeatTruth{ContactID: c.ExternalID, RepeatOf: c.Truth.RepeatOf, Reason: c.Truth.Reason})
-		}
+		g.noteRepeat(c)
 		out[i] = *c
 	}
 	for i := range drafts {
@@ -491,6 +506,24 @@ func (g *Generator) contacts(r *rng, day int, date time.Time, orders int) []Cont
 			product: out[i].Product, metadata: out[i].Metadata, ord: d.order, hasOrd: d.hasOrd, cust: d.cust, defect: d.defect})
 	}
 	return out
+}
+
+// noteRepeat records c in the truth when it repeats an earlier contact:
+// a follow-up the generator wrote, or the same customer writing again
+// about the same order and reason by chance (a repeat all the same).
+func (g *Generator) noteRepeat(c *Contact) {
+	if c.CustomerID == "" || c.Truth.Reason == "unclassified" {
+		return
+	}
+	key := c.CustomerID + "\x00" + c.OrderID + "\x00" + c.Truth.Reason
+	prev, seen := g.last[key]
+	g.last[key] = lastContact{id: c.ExternalID, at: c.ReceivedAt}
+	switch {
+	case c.Truth.RepeatOf != "":
+		g.truth.Repeats = append(g.truth.Repeats, RepeatTruth{ContactID: c.ExternalID, RepeatOf: c.Truth.RepeatOf, Reason: c.Truth.Reason, FollowUp: true})
+	case seen && c.ReceivedAt.Sub(prev.at) <= RepeatWindow:
+		g.truth.Repeats = append(g.truth.Repeats, RepeatTruth{ContactID: c.ExternalID, RepeatOf: prev.id, Reason: c.Truth.Reason})
+	}
 }
 
 // orderLag is how many days after the order a contact about it comes, by

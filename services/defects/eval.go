@@ -4,7 +4,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/nocontact/nocontact/pkg/taxonomy"
 )
 
 // Truth is the ground truth of a demo history, as `nocontact demo --truth`
@@ -141,13 +144,36 @@ func Evaluate(truth Truth, defects []*Defect) Evaluation {
 	return ev
 }
 
-// matchesPlanted: the same reason and a subject within the planted one, or
-// most of the contacts that opened the defect among the planted contacts.
-func matchesPlanted(d *Defect, p TruthDefect, pos map[string]int) bool {
-	if d.Reason != p.Reason {
+// defaultTaxonomy is the taxonomy of demo histories, for the reason
+// family of a defect.
+var defaultTaxonomy = sync.OnceValue(func() *taxonomy.Taxonomy {
+	t, _ := taxonomy.Default()
+	return t
+})
+
+// sameFamily reports whether two reasons share their top-level reason
+// ("Payment failed" and its parent "Payment and billing").
+func sameFamily(a, b string) bool {
+	t := defaultTaxonomy()
+	if t == nil {
 		return false
 	}
-	if d.Kind == KindSubject && len(d.Subject) > 0 {
+	ra, okA := t.Root(a)
+	rb, okB := t.Root(b)
+	return okA && okB && ra.Code == rb.Code
+}
+
+// matchesPlanted: the same reason and a subject within the planted one, or
+// most of the contacts that opened the defect among the planted contacts.
+// A defect of a parent or sibling reason matches only by its contacts:
+// planted contacts the tagger put under a broader reason ("Payment error
+// after I updated to 5.2.0" as "Payment and billing") are the planted
+// defect all the same.
+func matchesPlanted(d *Defect, p TruthDefect, pos map[string]int) bool {
+	if d.Reason != p.Reason && (d.Kind == KindRework || !sameFamily(d.Reason, p.Reason)) {
+		return false
+	}
+	if d.Reason == p.Reason && d.Kind == KindSubject && len(d.Subject) > 0 {
 		ok := true
 		for k, v := range d.Subject {
 			if !strings.EqualFold(p.Subject[k], v) {

@@ -128,6 +128,11 @@ func (d *Detector) testNamed(s *signature, o *occ, at int64) (verdict, bool) {
 		}
 		own := float64(sumCounter(d.counters[namedKey(s.key)], anchor, covered))
 		share := (own + namedPseudo*pooled) / (float64(count) + namedPseudo)
+		if share > namedMaxShare {
+			// This value's own contacts name it often enough ("Can I pay
+			// with PayPal?"): naming it is everyday here.
+			continue
+		}
 		base := max(float64(count), d.expectedBaseline(s, anchor, covered, from, at)) + d.cfg.PriorContacts
 		lambda := share * base * vw / volume
 		p := poissonTail(k, lambda)

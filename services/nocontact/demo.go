@@ -382,7 +382,8 @@ func liveTruth(t demo.Truth, rename func(string) string) demo.Truth {
 	}
 	reps := make([]demo.RepeatTruth, len(t.Repeats))
 	for i, r := range t.Repeats {
-		reps[i] = demo.RepeatTruth{ContactID: rename(r.ContactID), RepeatOf: rename(r.RepeatOf), Reason: r.Reason}
+		reps[i] = r
+		reps[i].ContactID, reps[i].RepeatOf = rename(r.ContactID), rename(r.RepeatOf)
 	}
 	t.Repeats = reps
 	return t
