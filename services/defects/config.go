@@ -104,6 +104,46 @@ type DetectorConfig struct {
 	Retention time.Duration
 }
 
+// Default significances of DetectorConfig.
+const (
+	DefaultAlpha        = 1e-6
+	DefaultNovelAlpha   = 1e-3
+	DefaultNamedAlpha   = 1e-3
+	DefaultUnusualAlpha = 1e-5
+)
+
+// MinSensitivity and MaxSensitivity bound ScaleSignificance's factor.
+const (
+	MinSensitivity = 0.01
+	MaxSensitivity = 1000
+)
+
+// ScaleSignificance multiplies every significance of the opening tests
+// (Alpha, NovelAlpha, NamedAlpha, UnusualAlpha; their defaults when unset)
+// by s: s times as many openings by chance, in exchange for earlier ones.
+// The literal twice rule (Alpha 1) is left as it is, and no significance
+// goes above 0.5. It returns an error when s is outside MinSensitivity to
+// MaxSensitivity.
+func (c *DetectorConfig) ScaleSignificance(s float64) error {
+	if !(s >= MinSensitivity && s <= MaxSensitivity) {
+		return fmt.Errorf("sensitivity %g must be %g to %g", s, float64(MinSensitivity), float64(MaxSensitivity))
+	}
+	if c.Alpha >= 1 {
+		return nil
+	}
+	scale := func(v *float64, def float64) {
+		if *v <= 0 {
+			*v = def
+		}
+		*v = min(0.5, *v*s)
+	}
+	scale(&c.Alpha, DefaultAlpha)
+	scale(&c.NovelAlpha, DefaultNovelAlpha)
+	scale(&c.NamedAlpha, DefaultNamedAlpha)
+	scale(&c.UnusualAlpha, DefaultUnusualAlpha)
+	return nil
+}
+
 func (c *DetectorConfig) setDefaults() {
 	if c.Window <= 0 {
 		c.Window = 30 * 24 * time.Hour
@@ -115,16 +155,16 @@ func (c *DetectorConfig) setDefaults() {
 		c.TestWindows = []time.Duration{time.Hour, 3 * time.Hour, 6 * time.Hour, 24 * time.Hour, 72 * time.Hour}
 	}
 	if c.Alpha <= 0 {
-		c.Alpha = 1e-6
+		c.Alpha = DefaultAlpha
 	}
 	if c.NovelAlpha <= 0 {
-		c.NovelAlpha = 1e-3
+		c.NovelAlpha = DefaultNovelAlpha
 	}
 	if c.NamedAlpha <= 0 {
-		c.NamedAlpha = 1e-3
+		c.NamedAlpha = DefaultNamedAlpha
 	}
 	if c.UnusualAlpha <= 0 {
-		c.UnusualAlpha = 1e-5
+		c.UnusualAlpha = DefaultUnusualAlpha
 	}
 	if c.BaselineDays <= 0 {
 		c.BaselineDays = 28

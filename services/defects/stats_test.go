@@ -50,3 +50,30 @@ func TestBinomialTail(t *testing.T) {
 		t.Errorf("two of two at 0.1: %g", got)
 	}
 }
+
+// TestScaleSignificance: a sensitivity multiplies every opening
+// significance (defaults included), leaves the literal twice rule alone and
+// refuses factors outside its range.
+func TestScaleSignificance(t *testing.T) {
+	var c DetectorConfig
+	if err := c.ScaleSignificance(10); err != nil {
+		t.Fatal(err)
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*b }
+	if !near(c.Alpha, 10*DefaultAlpha) || !near(c.NovelAlpha, 10*DefaultNovelAlpha) || !near(c.NamedAlpha, 10*DefaultNamedAlpha) || !near(c.UnusualAlpha, 10*DefaultUnusualAlpha) {
+		t.Errorf("scaled by 10: %g %g %g %g", c.Alpha, c.NovelAlpha, c.NamedAlpha, c.UnusualAlpha)
+	}
+	c = DetectorConfig{NovelAlpha: 0.2}
+	if err := c.ScaleSignificance(1000); err != nil || c.NovelAlpha != 0.5 || !near(c.Alpha, 1000*DefaultAlpha) {
+		t.Errorf("scaled by 1000: %v novel %g alpha %g, want 0.5 (capped) and 1e-3", err, c.NovelAlpha, c.Alpha)
+	}
+	literal := DetectorConfig{Alpha: 1}
+	if err := literal.ScaleSignificance(0.1); err != nil || literal.Alpha != 1 || literal.UnusualAlpha != 0 {
+		t.Errorf("literal rule changed: %v %+v", err, literal)
+	}
+	for _, s := range []float64{0, -1, 0.001, 5000} {
+		if err := (&DetectorConfig{}).ScaleSignificance(s); err == nil {
+			t.Errorf("sensitivity %g accepted", s)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nocontact/nocontact/services/defects"
 	"github.com/nocontact/nocontact/services/faq/retrieval"
 )
 
@@ -65,5 +66,41 @@ func TestFAQFirstStageFlagDefaultsToBleveAndRejectsUnknownStages(t *testing.T) {
 	t.Setenv("NOCONTACT_FAQ_FIRST_STAGE", "lucene")
 	if _, err := parseServe(); err == nil || !strings.Contains(err.Error(), "NOCONTACT_FAQ_FIRST_STAGE") {
 		t.Errorf("NOCONTACT_FAQ_FIRST_STAGE=lucene: %v, want an error naming the variable", err)
+	}
+}
+
+// TestDefectSensitivityFlag: --defect-sensitivity scales the detector's
+// significances; a value out of range is refused with the flag named.
+func TestDefectSensitivityFlag(t *testing.T) {
+	var cfg serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg.register(fs)
+	if err := parse(fs, []string{"--defect-sensitivity", "10"}); err != nil {
+		t.Fatal(err)
+	}
+	dc := detectorConfig(cfg)
+	if dc.Alpha < 0.99*10*defects.DefaultAlpha || dc.Alpha > 1.01*10*defects.DefaultAlpha || dc.AndonPerHour != 10 {
+		t.Errorf("sensitivity 10: alpha %g, andon %d", dc.Alpha, dc.AndonPerHour)
+	}
+	var def serveConfig
+	fs = flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	def.register(fs)
+	if err := parse(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if dc := detectorConfig(def); dc.Alpha != 0 || dc.UnusualAlpha != 0 {
+		t.Errorf("default sensitivity changed the detector's defaults: %+v", dc)
+	}
+	for _, v := range []string{"5000", "0", "lots"} {
+		var bad serveConfig
+		fs = flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		bad.register(fs)
+		err := parse(fs, []string{"--defect-sensitivity", v})
+		if err == nil || !strings.Contains(err.Error(), "defect-sensitivity") {
+			t.Errorf("--defect-sensitivity %s: %v, want an error naming the flag", v, err)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,6 +78,9 @@ type serveConfig struct {
 	// AndonPerHour pulls the andon cord when an open defect gets this many
 	// contacts within an hour.
 	AndonPerHour int
+	// DefectSensitivity scales the significance every defect-opening test
+	// needs (1: the defaults).
+	DefectSensitivity float64
 	// AndonSecret signs andon webhooks; it comes from
 	// NOCONTACT_ANDON_SECRET only (never a flag).
 	AndonSecret string
@@ -123,6 +127,18 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 		return nil
 	})
 	fs.IntVar(&c.AndonPerHour, "andon-per-hour", 10, "pull the andon cord when an open defect gets this many `contacts` within an hour")
+	c.DefectSensitivity = 1
+	fs.Func("defect-sensitivity", "how readily a defect opens: `N` times as many openings by chance as the defaults, for earlier ones (0.01 to 1000; default 1)", func(v string) error {
+		s, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", v)
+		}
+		if err := (&defects.DetectorConfig{}).ScaleSignificance(s); err != nil {
+			return err
+		}
+		c.DefectSensitivity = s
+		return nil
+	})
 	fs.DurationVar(&c.RetrainEvery, "retrain-every", 24*time.Hour, "retrain the reason model from confirmed contacts when it is older than this (0: only on request)")
 	fs.BoolVar(&c.Demo, "demo", false, "feed the demo history (90 days, planted defects) into this server in the background")
 }
@@ -264,7 +280,7 @@ func newServer(ctx context.Context, cfg serveConfig, log zerolog.Logger, stderr 
 				AckWait:       cfg.AckWait,
 				Webhooks:      cfg.AndonWebhooks,
 				WebhookSecret: cfg.AndonSecret,
-				Detector:      defects.DetectorConfig{AndonPerHour: cfg.AndonPerHour},
+				Detector:      detectorConfig(cfg),
 			}, defects.Deps{Bus: s.bus, Taxonomy: tax, Metrics: metrics, Log: log, Registry: s.reg})
 		case "analytics":
 			svc, err = analytics.New(ctx, analytics.Config{
@@ -384,4 +400,14 @@ func (s *server) close() {
 	if s.bus != nil {
 		s.bus.Close()
 	}
+}
+
+// detectorConfig is the defects detector's configuration from the flags.
+func detectorConfig(cfg serveConfig) defects.DetectorConfig {
+	dc := defects.DetectorConfig{AndonPerHour: cfg.AndonPerHour}
+	if s := cmp.Or(cfg.DefectSensitivity, 1); s != 1 {
+		// The flag checked the range.
+		_ = dc.ScaleSignificance(s)
+	}
+	return dc
 }
