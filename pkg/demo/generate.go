@@ -520,7 +520,14 @@ func (g *Generator) noteRepeat(c *Contact) {
 	g.last[key] = lastContact{id: c.ExternalID, at: c.ReceivedAt}
 	switch {
 	case c.Truth.RepeatOf != "":
-		g.truth.Repeats = append(g.truth.Repeats, RepeatTruth{ContactID: c.ExternalID, RepeatOf: c.Truth.RepeatOf, Reason: c.Truth.Reason, FollowUp: true})
+		// A follow-up repeats the latest contact of its kind, as the
+		// defects detector links them (the original, unless the customer
+		// wrote again in between).
+		of := c.Truth.RepeatOf
+		if seen {
+			of = prev.id
+		}
+		g.truth.Repeats = append(g.truth.Repeats, RepeatTruth{ContactID: c.ExternalID, RepeatOf: of, Reason: c.Truth.Reason, FollowUp: true})
 	case seen && c.ReceivedAt.Sub(prev.at) <= RepeatWindow:
 		g.truth.Repeats = append(g.truth.Repeats, RepeatTruth{ContactID: c.ExternalID, RepeatOf: prev.id, Reason: c.Truth.Reason})
 	}

@@ -22,9 +22,9 @@ type Matcher struct {
 	byFirstStem map[string][]int // first stem of a phrase -> indexes into phrases
 
 	// Typo tolerance: the stems of keyword words (typoMinLen letters or
-	// more), and each of them with one inner letter dropped.
-	stems   map[string]bool
-	dropped map[string][]string
+	// more), and each of them with an inner double letter typed once.
+	stems     map[string]bool
+	dedoubled map[string][]string
 
 	cjk         []cjkKeyword
 	byFirstRune map[rune][]int // first rune of a CJK keyword -> indexes into cjk
@@ -82,7 +82,7 @@ func NewMatcher(t *Taxonomy) *Matcher {
 		byFirstStem: make(map[string][]int),
 		byFirstRune: make(map[rune][]int),
 		stems:       make(map[string]bool),
-		dropped:     make(map[string][]string),
+		dedoubled:   make(map[string][]string),
 	}
 	if t == nil {
 		return m
@@ -138,7 +138,7 @@ func (m *Matcher) add(kw, locale string, reason int, seen map[string]bool) {
 	m.phrases = append(m.phrases, phrase{keyword: kw, stems: stems, reason: reason, weight: float64(len(stems))})
 }
 
-// typoMinLen is the shortest stem a typo is corrected to or from: shorter
+// typoMinLen is the shortest keyword stem a typo is corrected to: shorter
 // words are too close to each other ("card", "cart") to guess.
 const typoMinLen = 5
 
@@ -147,15 +147,21 @@ const typoMinLen = 5
 // "uhelp") one letter away from a keyword.
 const typoMinInput = 6
 
+// addStem indexes a keyword word's stem for typo tolerance: the stem, and
+// the stem with one letter of an inner double dropped ("address" ->
+// "adress").
 func (m *Matcher) addStem(st string) {
 	if m.stems[st] || len(st) < typoMinLen || !asciiLower(st) {
 		return
 	}
 	m.stems[st] = true
-	for i := 1; i < len(st)-1; i++ {
+	for i := 1; i+1 < len(st)-1; i++ {
+		if st[i] != st[i+1] {
+			continue
+		}
 		d := st[:i] + st[i+1:]
-		if !slices.Contains(m.dropped[d], st) {
-			m.dropped[d] = append(m.dropped[d], st)
+		if !slices.Contains(m.dedoubled[d], st) {
+			m.dedoubled[d] = append(m.dedoubled[d], st)
 		}
 	}
 }
@@ -169,41 +175,51 @@ func asciiLower(s string) bool {
 	return true
 }
 
-// corrected returns the keyword stem a word's stem is a typo of: one inner
-// letter doubled or added ("retturn", "vouchher"), dropped ("retrn") or
-// two inner letters swapped ("reutrn"), the first and the last letter
-// kept, as most typing slips do. A stem that is a keyword stem itself, is
-// shorter than typoMinLen, or could be a typo of two different keyword
-// stems is left as it is.
+// corrected returns the keyword stem a word's stem is a typo of, for the
+// slips that rarely make another real word: an inner letter doubled
+// ("retturn", "vouchher"), a double letter typed once ("adress",
+// "acount") or two inner letters swapped ("reutrn", "cnacel"); the first
+// and the last letter are kept. Letters added or dropped anywhere else are
+// not guessed at: "contract" is no "contact", "though" no "through",
+// "monkey" no "money". A stem shorter than typoMinInput, a keyword stem
+// itself, or one that could be a typo of two different keyword stems is
+// left as it is.
 func (m *Matcher) corrected(st string) (string, bool) {
 	if len(st) < typoMinInput || m.stems[st] || !asciiLower(st) {
 		return "", false
 	}
-	found := ""
-	take := func(c string) bool {
+	found, ambiguous := "", false
+	take := func(c string) {
 		if found != "" && found != c {
-			found = "\x00"
-			return false
+			ambiguous = true
 		}
 		found = c
-		return true
 	}
-	for i := 1; i < len(st)-1 && found != "\x00"; i++ {
-		if c := st[:i] + st[i+1:]; m.stems[c] {
-			take(c)
+	var buf [64]byte
+	if len(st) > len(buf) {
+		return "", false
+	}
+	for i := 1; i < len(st)-1 && !ambiguous; i++ {
+		// st[i] doubled: drop the second of the pair.
+		if st[i] == st[i-1] && i+1 < len(st) {
+			b := append(append(buf[:0], st[:i]...), st[i+1:]...)
+			if m.stems[string(b)] {
+				take(string(b))
+			}
 		}
+		// st[i] and st[i+1] swapped, both inner letters.
 		if i+1 < len(st)-1 && st[i] != st[i+1] {
-			b := []byte(st)
+			b := append(buf[:0], st...)
 			b[i], b[i+1] = b[i+1], b[i]
-			if c := string(b); m.stems[c] {
-				take(c)
+			if m.stems[string(b)] {
+				take(string(b))
 			}
 		}
 	}
-	for _, c := range m.dropped[st] {
+	for _, c := range m.dedoubled[st] {
 		take(c)
 	}
-	if found == "" || found == "\x00" {
+	if found == "" || ambiguous {
 		return "", false
 	}
 	return found, true
@@ -312,8 +328,10 @@ func (m *Matcher) phraseHits(norm string, hits []hit) []hit {
 	var words []textproc.Token
 	for _, tok := range textproc.Tokenize(norm) {
 		if tok.Kind == textproc.TokenWord || tok.Kind == textproc.TokenNumber {
-			if c, ok := m.corrected(tok.Stem); ok && tok.Kind == textproc.TokenWord {
-				tok.Stem = c
+			if tok.Kind == textproc.TokenWord {
+				if c, ok := m.corrected(tok.Stem); ok {
+					tok.Stem = c
+				}
 			}
 			words = append(words, tok)
 		}

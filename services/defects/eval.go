@@ -145,7 +145,8 @@ func Evaluate(truth Truth, defects []*Defect) Evaluation {
 }
 
 // defaultTaxonomy is the taxonomy of demo histories, for the reason
-// family of a defect.
+// family of a defect. The evaluation is for demo histories, which use the
+// default taxonomy whatever taxonomy a server may have been given.
 var defaultTaxonomy = sync.OnceValue(func() *taxonomy.Taxonomy {
 	t, _ := taxonomy.Default()
 	return t
