@@ -98,6 +98,10 @@ type Defect struct {
 	// BaselinePerDay is how many contacts a day the signature had before
 	// the defect opened (its everyday rate).
 	BaselinePerDay float64 `json:"baseline_per_day"`
+	// Concentration lists the subject keys, other than its own, on which
+	// most of its contacts share one value (more than half of them, three
+	// at least): where to look first.
+	Concentration []Concentration `json:"concentration,omitempty"`
 	// Evidence holds the contacts that opened the defect and the latest
 	// ones, with masked sample texts.
 	Evidence []Evidence `json:"evidence"`
@@ -125,6 +129,15 @@ type Evidence struct {
 	RepeatOfExternal string `json:"repeat_of_external_id,omitempty"`
 	// Opening marks the contacts that opened the defect.
 	Opening bool `json:"opening,omitempty"`
+}
+
+// Concentration is one value of a subject key that most of a defect's
+// contacts carry: "region north", 96% of them.
+type Concentration struct {
+	Key         string  `json:"key"`
+	Value       string  `json:"value"`
+	Occurrences int     `json:"occurrences"`
+	Share       float64 `json:"share"`
 }
 
 // DayCount is a count on one event day (YYYY-MM-DD, UTC).

@@ -1,10 +1,12 @@
 package defects
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nocontact/nocontact/pkg/taxonomy"
@@ -25,6 +27,9 @@ type defectState struct {
 	latest    []Evidence
 	baseline  float64
 	keys      int
+	// values counts the occurrences by the subject values they carry
+	// ("region\x00north"), for the defect's concentration.
+	values map[string]int32
 	// pastPull is the event day of the latest pull recorded but not made
 	// (contacts from the past), so that a past spike is written once a day.
 	pastPull int32
@@ -122,6 +127,7 @@ func (d *Detector) newDefectState(def *Defect, sig string, keys int) *defectStat
 	return &defectState{
 		d: def, sig: sig, keys: keys,
 		customers: map[string]int32{}, orders: map[string]int32{}, daily: map[int32]int32{}, hourly: map[int32]int32{},
+		values: map[string]int32{},
 	}
 }
 
@@ -182,6 +188,9 @@ func (ds *defectState) add(d *Detector, o *occ, opening bool) {
 		}
 	}
 	ds.cost += d.contactCost(o.channel, def.Owner)
+	for _, kv := range d.occValues(o) {
+		ds.values[kv]++
+	}
 	e := Evidence{
 		ContactID: o.id, ExternalID: o.ext, CustomerID: o.customer, OrderID: o.order, ReceivedAt: at, Text: o.text,
 		RepeatOf: o.repeatOf, RepeatOfExternal: o.repeatOfExt, Opening: opening,
@@ -197,8 +206,9 @@ func (ds *defectState) add(d *Detector, o *occ, opening bool) {
 	ds.refresh(d)
 }
 
-// sub takes an occurrence out of a defect (the contact was relabeled).
-func (ds *defectState) sub(d *Detector, o *occ) {
+// sub takes an occurrence out of a defect (the contact was relabeled);
+// values are the subject values it carried (occValues).
+func (ds *defectState) sub(d *Detector, o *occ, values []string) {
 	def := ds.d
 	def.Occurrences = max(0, def.Occurrences-1)
 	decr(ds.customers, o.customerKey())
@@ -213,6 +223,9 @@ func (ds *defectState) sub(d *Detector, o *occ) {
 		}
 	}
 	ds.cost = max(0, ds.cost-d.contactCost(o.channel, def.Owner))
+	for _, kv := range values {
+		decr(ds.values, kv)
+	}
 	drop := func(e Evidence) bool { return e.ContactID == o.id }
 	ds.evidence = slices.DeleteFunc(ds.evidence, drop)
 	ds.latest = slices.DeleteFunc(ds.latest, drop)
@@ -242,6 +255,62 @@ func (ds *defectState) refresh(d *Detector) {
 		def.BIV = refineBIV(base, ds.cues, def.Occurrences, d.cfg.CueShare)
 	}
 	def.Evidence = append(slices.Clone(ds.evidence), ds.latest...)
+	def.Concentration = ds.concentration()
+}
+
+// Concentration limits.
+const (
+	// concentrationShare is the share of a defect's contacts one value of
+	// a key must hold more than to be reported.
+	concentrationShare = 0.5
+	// concentrationMin is the fewest contacts it must hold.
+	concentrationMin = 3
+	// concentrationMax is how many keys are reported.
+	concentrationMax = 5
+)
+
+// occValues returns the subject values an occurrence carries ("key\x00value",
+// the value as written), from its single-key subject signatures; the channel
+// is left out.
+func (d *Detector) occValues(o *occ) []string {
+	var out []string
+	for _, key := range o.sigs {
+		s := d.sigs[key]
+		if s == nil || s.kind != KindSubject || len(s.subject) != 1 || s.subject[0][0] == "channel" {
+			continue
+		}
+		out = append(out, s.subject[0][0]+"\x00"+s.subject[0][1])
+	}
+	return out
+}
+
+// concentration reports the keys, other than the defect's own subject, on
+// which most of its contacts share one value: "Late delivery: carrier
+// SwiftShip" whose contacts are 96% from region north.
+func (ds *defectState) concentration() []Concentration {
+	def := ds.d
+	if def.Occurrences == 0 {
+		return nil
+	}
+	var out []Concentration
+	for kv, n := range ds.values {
+		k, v, _ := strings.Cut(kv, "\x00")
+		if _, own := def.Subject[k]; own || n < concentrationMin {
+			continue
+		}
+		share := float64(n) / float64(def.Occurrences)
+		if share <= concentrationShare {
+			continue
+		}
+		out = append(out, Concentration{Key: k, Value: v, Occurrences: int(n), Share: round4(share)})
+	}
+	slices.SortFunc(out, func(a, b Concentration) int {
+		return cmp.Or(cmp.Compare(b.Share, a.Share), cmp.Compare(a.Key, b.Key), cmp.Compare(a.Value, b.Value))
+	})
+	if len(out) > concentrationMax {
+		out = out[:concentrationMax]
+	}
+	return out
 }
 
 // contactCost is what one contact costs: its channel's cost per contact,

@@ -458,6 +458,7 @@ func (d *Detector) prune() {
 
 // remove takes a contact out of everything it counted in.
 func (d *Detector) remove(o *occ) []Event {
+	values := d.occValues(o)
 	var subj [][2]string
 	for _, key := range o.sigs {
 		if s := d.sigs[key]; s != nil {
@@ -479,7 +480,7 @@ func (d *Detector) remove(o *occ) []Event {
 	var events []Event
 	for _, id := range []string{o.claimedBy, o.reworkBy} {
 		if ds := d.defects[id]; id != "" && ds != nil {
-			ds.sub(d, o)
+			ds.sub(d, o, values)
 			d.dirty[id] = true
 			events = append(events, Event{Type: EventUpdated, DefectID: id, ContactID: o.id, At: time.Unix(o.at, 0).UTC()})
 		}

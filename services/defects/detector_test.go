@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -600,5 +601,51 @@ func TestLateContactsDoNotCount(t *testing.T) {
 	ev := feed(d, contact("c1", "alice", "o1", "MUG", t0.AddDate(0, 0, -40)), contact("c2", "bob", "o2", "MUG", t0.AddDate(0, 0, -40).Add(time.Hour)))
 	if ids := opened(ev); len(ids) != 0 {
 		t.Fatalf("late contacts opened %v", ids)
+	}
+}
+
+// TestDefectConcentration: a defect reports the subject keys, other than
+// its own, on which most of its contacts share one value; a relabel takes
+// a contact out, and a restart keeps the counts.
+func TestDefectConcentration(t *testing.T) {
+	d := newTestDetector(t, literal())
+	mk := func(id, customer, carrier string, h int) Contact {
+		c := contact(id, customer, "o-"+id, "MUG", t0.Add(time.Duration(h)*time.Hour))
+		c.Metadata = map[string]string{"carrier": carrier}
+		return c
+	}
+	// The first two differ in carrier, so the defect is the product's.
+	ids := opened(feed(d, mk("c1", "alice", "SwiftShip", 0), mk("c2", "bob", "Parcelo", 1)))
+	if len(ids) != 1 {
+		t.Fatalf("opened %v", ids)
+	}
+	feed(d, mk("c3", "carol", "SwiftShip", 2), mk("c4", "dave", "SwiftShip", 3), mk("c5", "erin", "SwiftShip", 4))
+	def, _ := d.Get(ids[0])
+	if def.Subject["product"] != "MUG" || def.Subject["carrier"] != "" {
+		t.Fatalf("defect subject %v, want the product alone", def.Subject)
+	}
+	want := []Concentration{{Key: "carrier", Value: "SwiftShip", Occurrences: 4, Share: 0.8}}
+	if !reflect.DeepEqual(def.Concentration, want) {
+		t.Fatalf("concentration %+v, want %+v", def.Concentration, want)
+	}
+	moved := mk("c5", "erin", "SwiftShip", 4)
+	moved.Reason = "wrong_or_missing_item"
+	d.Relabel(moved)
+	def, _ = d.Get(ids[0])
+	want = []Concentration{{Key: "carrier", Value: "SwiftShip", Occurrences: 3, Share: 0.75}}
+	if !reflect.DeepEqual(def.Concentration, want) {
+		t.Fatalf("after a relabel: concentration %+v, want %+v", def.Concentration, want)
+	}
+	restored := restart(t, d, newTestDetector(t, literal()))
+	feed(restored, mk("c6", "frank", "Parcelo", 5))
+	def, _ = restored.Get(ids[0])
+	want = []Concentration{{Key: "carrier", Value: "SwiftShip", Occurrences: 3, Share: 0.6}}
+	if !reflect.DeepEqual(def.Concentration, want) {
+		t.Errorf("after a restart and one more: concentration %+v, want %+v", def.Concentration, want)
+	}
+	// No value holds more than half of the contacts: nothing to report.
+	feed(restored, mk("c7", "gina", "Parcelo", 6))
+	if def, _ = restored.Get(ids[0]); len(def.Concentration) != 0 {
+		t.Errorf("3 of 6 on SwiftShip, 3 on Parcelo: concentration %+v, want none", def.Concentration)
 	}
 }

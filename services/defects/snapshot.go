@@ -82,6 +82,7 @@ type snapDefect struct {
 	Baseline          float64
 	Keys              int
 	PastPull          int32
+	Values            map[string]int32
 }
 
 // WriteSnapshot writes the detector's working state (gob, gzip) so that
@@ -119,6 +120,7 @@ func (d *Detector) WriteSnapshot(w io.Writer) error {
 		s.Defects = append(s.Defects, snapDefect{
 			Defect: ds.d, Sig: ds.sig, Customers: ds.customers, Orders: ds.orders, Daily: ds.daily, Hourly: ds.hourly,
 			Recent: ds.recent, Cues: ds.cues, Cost: ds.cost, Evidence: ds.evidence, Latest: ds.latest, Baseline: ds.baseline, Keys: ds.keys, PastPull: ds.pastPull,
+			Values: ds.values,
 		})
 	}
 	for r, c := range d.reasons {
@@ -203,7 +205,7 @@ func (d *Detector) ReadSnapshot(r io.Reader) error {
 		ds := &defectState{
 			d: sd.Defect, sig: sd.Sig, customers: orEmpty(sd.Customers), orders: orEmpty(sd.Orders), daily: orEmpty(sd.Daily),
 			hourly: orEmpty(sd.Hourly), recent: sd.Recent, cues: sd.Cues, cost: sd.Cost, evidence: sd.Evidence, latest: sd.Latest,
-			baseline: sd.Baseline, keys: sd.Keys, pastPull: sd.PastPull,
+			baseline: sd.Baseline, keys: sd.Keys, pastPull: sd.PastPull, values: orEmpty(sd.Values),
 		}
 		d.defects[ds.d.ID] = ds
 		d.bySig[ds.sig] = ds.d.ID

@@ -5,6 +5,7 @@
 package demorun_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -195,7 +196,13 @@ func TestDemoDefects(t *testing.T) {
 			out, _ := json.Marshal(ev)
 			t.Logf("%s", out)
 			for _, p := range detail {
-				t.Logf("planted %-20s occurrence %2d %-9s %s", p.Key, p.DetectionOccurrence, p.Status, p.Title)
+				d, _ := det.Get(p.DefectID)
+				var conc []string
+				for _, c := range d.Concentration {
+					conc = append(conc, fmt.Sprintf("%s %s %.0f%%", c.Key, c.Value, 100*c.Share))
+				}
+				t.Logf("planted %-20s occurrence %2d %-9s %s (%d contacts; %s)", p.Key, p.DetectionOccurrence, p.Status, p.Title,
+					d.Occurrences, cmp.Or(strings.Join(conc, ", "), "no concentration"))
 			}
 			for _, w := range wrong {
 				id := w[:strings.IndexByte(w, ' ')]
