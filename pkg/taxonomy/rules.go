@@ -201,7 +201,7 @@ func (m *Matcher) corrected(st string) (string, bool) {
 	}
 	for i := 1; i < len(st)-1 && !ambiguous; i++ {
 		// st[i] doubled: drop the second of the pair.
-		if st[i] == st[i-1] && i+1 < len(st) {
+		if st[i] == st[i-1] {
 			b := append(append(buf[:0], st[:i]...), st[i+1:]...)
 			if m.stems[string(b)] {
 				take(string(b))

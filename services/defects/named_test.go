@@ -29,6 +29,19 @@ func TestNamesValue(t *testing.T) {
 	}
 }
 
+// paymentFailures returns a maker of payment-failure contacts on an app
+// version, each with an id and order of its own.
+func paymentFailures() func(customer, version, text string, at time.Time) Contact {
+	n := 0
+	return func(customer, version, text string, at time.Time) Contact {
+		n++
+		return Contact{
+			ID: fmt.Sprint("p", n), CustomerID: customer, OrderID: fmt.Sprint("o", n), Reason: "payment_failed", Channel: "chat",
+			Text: text, Metadata: map[string]string{"app_version": version, "payment_method": "wallet"}, ReceivedAt: at,
+		}
+	}
+}
+
 // namedWorld feeds three weeks of everyday payment failures on app
 // versions 5.1.0 and 5.0.9 (about six a day each), a share of which quote
 // their version (namingEvery: one in so many; 0: none), and returns the
@@ -36,14 +49,7 @@ func TestNamesValue(t *testing.T) {
 func namedWorld(t *testing.T, namingEvery int) (*Detector, func(customer, version, text string, at time.Time) Contact, []string) {
 	t.Helper()
 	d := newTestDetector(t, DetectorConfig{})
-	n := 0
-	mk := func(customer, version, text string, at time.Time) Contact {
-		n++
-		return Contact{
-			ID: fmt.Sprint("p", n), CustomerID: customer, OrderID: fmt.Sprint("o", n), Reason: "payment_failed", Channel: "chat",
-			Text: text, Metadata: map[string]string{"app_version": version, "payment_method": "wallet"}, ReceivedAt: at,
-		}
-	}
+	mk := paymentFailures()
 	var opened []string
 	start := t0.Add(-21 * 24 * time.Hour)
 	for h := 0; h < 21*24; h += 2 {
@@ -149,14 +155,7 @@ func TestNamedWhereTheValueIsOftenNamed(t *testing.T) {
 	for i := range 12 {
 		versions = append(versions, fmt.Sprintf("5.0.%d", 5+i))
 	}
-	n := 0
-	mk := func(customer, version, text string, at time.Time) Contact {
-		n++
-		return Contact{
-			ID: fmt.Sprint("p", n), CustomerID: customer, OrderID: fmt.Sprint("o", n), Reason: "payment_failed", Channel: "chat",
-			Text: text, Metadata: map[string]string{"app_version": version, "payment_method": "wallet"}, ReceivedAt: at,
-		}
-	}
+	mk := paymentFailures()
 	start := t0.Add(-21 * 24 * time.Hour)
 	for h := 0; h < 21*24*2; h++ {
 		at := start.Add(time.Duration(h) * 30 * time.Minute)
